@@ -1,0 +1,278 @@
+"""Hashing, canonical JSON, canonical decimals, timestamps and exact JSON parsing (proofs.md §2).
+
+Everything here is pure and importable without the server.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from decimal import Context, Decimal, Inexact, InvalidOperation
+from typing import Any
+
+import rfc8785
+from Crypto.Hash import keccak as _keccak
+
+ZERO_HASH = "0x" + "0" * 64
+HEX_HASH_RE = re.compile(r"^0x[0-9a-f]{64}$")
+
+# Exact arithmetic for sums: 80 digits and Inexact trapped, so a sum is exact or raises.
+EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])
+
+MAX_DELTA_MAGNITUDE = Decimal(1_000_000_000)
+MAX_DELTA_SIGNIFICANT_DIGITS = 15
+MAX_FRACTION_DIGITS = 18
+
+
+# --- Keccak-256 and hex ------------------------------------------------------------------------
+
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 as Ethereum uses it (not FIPS SHA3-256)."""
+    return _keccak.new(data=data, digest_bits=256).digest()
+
+
+def to_hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+def from_hex(value: str) -> bytes:
+    """Strict hash spelling (proofs.md §2.3): 0x + 64 lowercase hex digits, else ValueError."""
+    if not isinstance(value, str) or not HEX_HASH_RE.match(value):
+        raise ValueError(f"not a hash in 0x + 64 lowercase hex form: {value!r}")
+    return bytes.fromhex(value[2:])
+
+
+def is_hash(value: Any) -> bool:
+    return isinstance(value, str) and HEX_HASH_RE.match(value) is not None
+
+
+def labelled_hash(label: str, payload: bytes) -> bytes:
+    return keccak256(label.encode("ascii") + b"\x00" + payload)
+
+
+# --- Canonical JSON ----------------------------------------------------------------------------
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 canonical JSON. Amounts must already be strings; Decimal is not JSON."""
+    return rfc8785.dumps(value)
+
+
+# --- Canonical decimals ------------------------------------------------------------------------
+
+def canonical_decimal(value: Decimal | int) -> str:
+    """Plain positional notation, no exponent, no trailing fractional zeros, -0 -> 0."""
+    d = Decimal(value)
+    if not d.is_finite():
+        raise ValueError("amount must be finite")
+    if d.is_zero():
+        return "0"
+    sign, digits, exponent = d.as_tuple()
+    text = "".join(map(str, digits))
+    if exponent >= 0:
+        text = (text + "0" * exponent).lstrip("0") or "0"
+    else:
+        point = len(text) + exponent
+        if point > 0:
+            int_part, frac_part = text[:point], text[point:]
+        else:
+            int_part, frac_part = "0", "0" * (-point) + text
+        int_part = int_part.lstrip("0") or "0"
+        frac_part = frac_part.rstrip("0")
+        text = int_part + ("." + frac_part if frac_part else "")
+    return ("-" if sign else "") + text
+
+
+def significant_digits(value: Decimal) -> int:
+    if value.is_zero():
+        return 0
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    return len(digits)
+
+
+def fraction_digits(value: Decimal) -> int:
+    text = canonical_decimal(value)
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def delta_amount_problem(value: Decimal) -> str | None:
+    """The first rule of proofs.md §2.6 a delta amount breaks, as a sentence; None when valid."""
+    if not value.is_finite():
+        return "delta must be a finite number"
+    if value.is_zero():
+        return "delta must be non-zero"
+    if abs(value) > MAX_DELTA_MAGNITUDE:
+        return "delta must satisfy |delta| <= 1000000000"
+    sig = significant_digits(value)
+    if sig > MAX_DELTA_SIGNIFICANT_DIGITS:
+        return f"delta has {sig} significant digits; at most {MAX_DELTA_SIGNIFICANT_DIGITS} are allowed"
+    frac = fraction_digits(value)
+    if frac > MAX_FRACTION_DIGITS:
+        return f"delta has {frac} digits after the point; at most {MAX_FRACTION_DIGITS} are allowed"
+    return None
+
+
+def exact_sum(values) -> Decimal:
+    total = Decimal(0)
+    for v in values:
+        total = EXACT.add(total, Decimal(v))
+    return total
+
+
+# --- Timestamps --------------------------------------------------------------------------------
+
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def format_ts(ms: int) -> str:
+    """Milliseconds since the Unix epoch -> YYYY-MM-DDTHH:MM:SS.mmmZ (UTC)."""
+    seconds, millis = divmod(int(ms), 1000)
+    t = _gmtime(seconds)
+    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{millis:03d}Z"
+
+
+def _gmtime(seconds: int) -> tuple[int, int, int, int, int, int]:
+    days, rem = divmod(seconds, 86400)
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    year, month, day = civil_from_days(days)
+    return year, month, day, hour, minute, second
+
+
+def civil_from_days(days: int) -> tuple[int, int, int]:
+    """Days since 1970-01-01 -> (year, month, day), proleptic Gregorian (Howard Hinnant)."""
+    z = days + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return (y + (1 if m <= 2 else 0), m, d)
+
+
+def days_from_civil(year: int, month: int, day: int) -> int:
+    y = year - (1 if month <= 2 else 0)
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = month - 3 if month > 2 else month + 9
+    doy = (153 * mp + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _check_date(text: str, year: int, month: int, day: int) -> None:
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text!r}: month is out of range")
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(f"{text!r}: day is out of range for month")
+
+
+def parse_rfc3339(text: str) -> int:
+    """RFC 3339 date-time with a zone -> UTC milliseconds, truncated (proofs.md §2.7, T.3)."""
+    m = _RFC3339_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp with a zone")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    _check_date(text, year, month, day)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"{text!r}: time is out of range")
+    frac = m.group(7)
+    millis = int((frac[1:] + "00")[:3]) if frac else 0
+    zone = m.group(8)
+    offset_minutes = 0
+    if zone not in ("Z", "z"):
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            raise ValueError(f"{text!r}: zone offset is out of range")
+        offset_minutes = (oh * 60 + om) * (1 if zone[0] == "+" else -1)
+    seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    return (seconds - offset_minutes * 60) * 1000 + millis
+
+
+def parse_date_or_datetime(text: str) -> int:
+    """Scope dates: YYYY-MM-DD (midnight UTC) or an RFC 3339 date-time (balance-api §1.8)."""
+    m = _DATE_RE.match(text) if isinstance(text, str) else None
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+        _check_date(text, year, month, day)
+        return days_from_civil(year, month, day) * 86400 * 1000
+    return parse_rfc3339(text)
+
+
+def month_start_ms(year: int, month: int) -> int:
+    while month > 12:
+        year, month = year + 1, month - 12
+    while month < 1:
+        year, month = year - 1, month + 12
+    return days_from_civil(year, month, 1) * 86400 * 1000
+
+
+def month_of(ms: int) -> tuple[int, int]:
+    year, month, _ = civil_from_days(int(ms) // 86_400_000)
+    return year, month
+
+
+def period_of(ms: int) -> str:
+    year, month = month_of(ms)
+    return f"{year:04d}-{month:02d}"
+
+
+# --- Exact JSON parsing ------------------------------------------------------------------------
+
+class JSONInputError(ValueError):
+    """The text is not JSON as this project accepts it (reason: invalid_json)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JSONInputError(f"{name} is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    obj: dict = {}
+    for key, value in pairs:
+        if key in obj:
+            raise JSONInputError(f"duplicate member name {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _depth(value: Any, limit: int) -> None:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                raise JSONInputError(f"JSON nesting is deeper than {limit}")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
+def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
+    """JSON with exact decimals (every number a Decimal), no duplicate members, no NaN/Infinity."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONInputError("body is not valid UTF-8") from exc
+    try:
+        value = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicates,
+        )
+    except JSONInputError:
+        raise
+    except RecursionError as exc:
+        raise JSONInputError(f"JSON nesting is deeper than {max_depth}") from exc
+    except ValueError as exc:
+        raise JSONInputError(f"invalid JSON: {exc}") from exc
+    _depth(value, max_depth)
+    return value

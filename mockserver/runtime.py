@@ -1,0 +1,217 @@
+"""Runtime: server configuration, the store, workspaces, their virtual clocks and counters.
+
+One Runtime is passed to create_app(runtime); there are no module globals, so several servers
+(one per test session, one per xdist worker) live side by side in one process.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import ids
+from .errors import ApiError
+from .proofs.objects import chain_id_for, ledger_id
+from .store import Store
+
+KEY_RE = re.compile(r"^pk_(test|live)_([A-Za-z0-9_-]{1,64})(\.[A-Za-z0-9_-]{1,128})?$")
+MAX_KEY_LENGTH = 256
+
+
+@dataclass
+class ServerConfig:
+    """Server-wide defaults that new and reset workspaces get (balance-api.md §8.5)."""
+
+    seed: int = 0
+    processing_delay: float = 1.0
+    verify_delay: float = 2.0
+    strict: bool = False
+    keys: dict[str, bool] = field(default_factory=dict)  # full key -> active
+    public_url: str | None = None
+    webhook_delivery: str = "auto"
+
+    def default_settings(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "processingDelaySeconds": _num(self.processing_delay),
+            "verifyDelaySeconds": _num(self.verify_delay),
+            "sharedRecord": True,
+            "strictMode": self.strict,
+            "cadenceLimitSeconds": None,
+            "planAllotment": None,
+            "limits": {"maxScopeMonths": 24, "maxLastNDays": 90, "maxRetentionDays": 730},
+            "publicOrigin": None,
+            "webhookDelivery": self.webhook_delivery,
+            "webhookTimestampClock": "wall",
+            "idempotencyTtlSeconds": 86400,
+            "journalSize": 1000,
+            "embedOrigins": [],
+        }
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+@dataclass
+class Workspace:
+    id: int
+    env: str
+    public_id: str
+    created_ms: int
+    settings: dict[str, Any]
+
+    @property
+    def key_public_part(self) -> str:
+        return f"pk_{self.env}_{self.public_id}"
+
+    @property
+    def ledger_id(self) -> str:
+        return ledger_id(self.env, self.key_public_part)
+
+    @property
+    def chain_id(self) -> int:
+        return chain_id_for(self.env)
+
+    @property
+    def tenant_id(self) -> str:
+        return ids.tenant_id(self.public_id)
+
+    @property
+    def seed(self) -> int:
+        return int(self.settings["seed"])
+
+
+def parse_api_key(key: str | None) -> tuple[str, str]:
+    """(environment, public id) of a well-formed key, else 401 INVALID_API_KEY."""
+    if key is None or key == "":
+        raise ApiError("INVALID_API_KEY", "The X-Api-Key header is missing")
+    if len(key) > MAX_KEY_LENGTH or not KEY_RE.match(key):
+        raise ApiError("INVALID_API_KEY", "The X-Api-Key header is not a well-formed PacSpace API key (pk_test_… or pk_live_…)")
+    m = KEY_RE.match(key)
+    return m.group(1), m.group(2)
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        db_path: str = ":memory:",
+        wall_ms: Callable[[], int] | None = None,
+    ):
+        self.config = config or ServerConfig()
+        self.store = Store(db_path)
+        self.wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
+        # In-process webhook receivers (tests): workspace id -> callable(headers, body) -> status
+        self.webhook_callables: dict[int, Callable[[dict[str, str], bytes], int]] = {}
+
+    # --- workspaces ----------------------------------------------------------------------------
+
+    def resolve_workspace(self, conn: sqlite3.Connection, api_key: str | None, create: bool = True) -> Workspace:
+        env, public_id = parse_api_key(api_key)
+        registered = self.config.keys.get(api_key)
+        if registered is False:
+            raise ApiError("INVALID_API_KEY", "This API key is disabled")
+        row = conn.execute(
+            "SELECT id, env, public_id, created_ms, settings FROM workspaces WHERE env = ? AND public_id = ?",
+            (env, public_id),
+        ).fetchone()
+        if row is None:
+            if self.config.strict and registered is None:
+                raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
+            if not create:
+                raise ApiError("INVALID_API_KEY", "Unknown workspace")
+            return self._create_workspace(conn, env, public_id)
+        ws = Workspace(row[0], row[1], row[2], row[3], json.loads(row[4]))
+        if (self.config.strict or ws.settings.get("strictMode")) and registered is None:
+            raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
+        return ws
+
+    def _create_workspace(self, conn: sqlite3.Connection, env: str, public_id: str) -> Workspace:
+        settings = self.config.default_settings()
+        created = self.wall_ms()
+        cur = conn.execute(
+            "INSERT INTO workspaces (env, public_id, created_ms, settings, clock_mode, clock_offset_ms,"
+            " clock_frozen_ms, clock_last_ms, n_rec, n_chk, n_evt, n_req, n_cust, n_flt, n_batch)"
+            " VALUES (?, ?, ?, ?, 'real', 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0)",
+            (env, public_id, created, json.dumps(settings)),
+        )
+        return Workspace(cur.lastrowid, env, public_id, created, settings)
+
+    def save_settings(self, conn: sqlite3.Connection, ws: Workspace, settings: dict[str, Any]) -> None:
+        conn.execute("UPDATE workspaces SET settings = ? WHERE id = ?", (json.dumps(settings), ws.id))
+        ws.settings = copy.deepcopy(settings)
+
+    # --- counters ------------------------------------------------------------------------------
+
+    def next_number(self, conn: sqlite3.Connection, ws: Workspace, kind: str, count: int = 1) -> int:
+        """Reserve `count` numbers of a counter; returns the first. Stored in the caller's transaction."""
+        column = f"n_{kind}"
+        first = conn.execute(
+            f"UPDATE workspaces SET {column} = {column} + ? WHERE id = ? RETURNING {column}", (count, ws.id)
+        ).fetchone()[0] - count + 1
+        return first
+
+    def counted_id(self, ws: Workspace, kind: str, n: int) -> str:
+        return ids.counted_id(kind, ws.seed, ws.env, ws.public_id, n)
+
+    # --- clock ---------------------------------------------------------------------------------
+
+    def clock_state(self, conn: sqlite3.Connection, ws: Workspace) -> tuple[str, int, int | None, int]:
+        return conn.execute(
+            "SELECT clock_mode, clock_offset_ms, clock_frozen_ms, clock_last_ms FROM workspaces WHERE id = ?",
+            (ws.id,),
+        ).fetchone()
+
+    def read_clock(self, conn: sqlite3.Connection, ws: Workspace) -> int:
+        """The workspace's virtual now in ms; never earlier than its previous reading."""
+        mode, offset, frozen, last = self.clock_state(conn, ws)
+        now = frozen if mode == "frozen" else self.wall_ms() + (offset or 0)
+        if now < (last or 0):
+            now = last
+        elif now != last:
+            conn.execute("UPDATE workspaces SET clock_last_ms = ? WHERE id = ?", (now, ws.id))
+        return now
+
+    def set_clock(self, conn: sqlite3.Connection, ws: Workspace, target_ms: int, freeze: bool | None = None) -> None:
+        """Stand the clock at target (not earlier than now). Frozen stays frozen; running -> offset."""
+        mode, _offset, _frozen, _last = self.clock_state(conn, ws)
+        if freeze or (freeze is None and mode == "frozen"):
+            conn.execute(
+                "UPDATE workspaces SET clock_mode = 'frozen', clock_frozen_ms = ?, clock_offset_ms = 0,"
+                " clock_last_ms = ? WHERE id = ?",
+                (target_ms, target_ms, ws.id),
+            )
+        else:
+            offset = target_ms - self.wall_ms()
+            conn.execute(
+                "UPDATE workspaces SET clock_mode = ?, clock_offset_ms = ?, clock_frozen_ms = NULL,"
+                " clock_last_ms = ? WHERE id = ?",
+                ("offset" if offset else "real", offset, target_ms, ws.id),
+            )
+
+    def unfreeze_clock(self, conn: sqlite3.Connection, ws: Workspace) -> None:
+        mode, _offset, frozen, _last = self.clock_state(conn, ws)
+        if mode != "frozen":
+            return
+        offset = frozen - self.wall_ms()
+        conn.execute(
+            "UPDATE workspaces SET clock_mode = ?, clock_offset_ms = ?, clock_frozen_ms = NULL WHERE id = ?",
+            ("offset" if offset else "real", offset, ws.id),
+        )
+
+    def clock_object(self, conn: sqlite3.Connection, ws: Workspace, now_ms: int) -> dict[str, Any]:
+        from .proofs.primitives import format_ts
+
+        mode, offset, _frozen, _last = self.clock_state(conn, ws)
+        return {"now": format_ts(now_ms), "mode": mode, "offsetMs": None if mode == "frozen" else int(offset or 0)}
+
+    def origin(self, ws: Workspace, request_origin: str) -> str:
+        """Public origin for URLs in replies (balance-api.md §1.1)."""
+        origin = ws.settings.get("publicOrigin") or self.config.public_url or request_origin
+        return origin.rstrip("/")

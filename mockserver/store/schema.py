@@ -1,0 +1,142 @@
+"""Tables and indexes. Every row is scoped by workspace (`ws`); queries use the indexes below so
+that a customer's derive or checkpoint never scans other customers' rows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, dict] = {
+    "workspaces": dict(
+        columns={
+            "id": int, "env": str, "public_id": str, "created_ms": int, "settings": str,
+            "clock_mode": str, "clock_offset_ms": int, "clock_frozen_ms": int, "clock_last_ms": int,
+            "n_rec": int, "n_chk": int, "n_evt": int, "n_req": int, "n_cust": int, "n_flt": int,
+            "n_batch": int, "last_batch_hash": str, "webhook_config": str,
+        },
+        pk="id",
+        not_null={"env", "public_id", "created_ms", "settings"},
+    ),
+    "customers": dict(
+        columns={
+            "id": int, "ws": int, "customer_id": str, "handle": str, "access_code": str,
+            "customer_reference": str, "customer_partition": str, "display_name": str,
+            "sharing_state_hint": str, "event_cadence": str, "unit_label": str, "source": str,
+            "created_ms": int, "last_sequence": int, "last_recorded_ms": int,
+        },
+        pk="id",
+        not_null={"ws", "customer_id", "handle"},
+    ),
+    "batches": dict(
+        columns={
+            "id": int, "ws": int, "batch_sequence": int, "item_count": int, "items_root": str,
+            "previous_proof_hash": str, "proof_hash": str, "anchor": str, "created_ms": int,
+            "processing_due_ms": int, "verify_due_ms": int, "state": str, "fail_message": str,
+        },
+        pk="id",
+        not_null={"ws", "batch_sequence", "proof_hash"},
+    ),
+    "deltas": dict(
+        columns={
+            "id": int, "ws": int, "n": int, "record_id": str, "customer": int, "customer_id": str,
+            "sequence": int, "amount": str, "units": int, "frac_hi": int, "frac_lo": int,
+            "reason": str, "reference_id": str, "metadata": str, "adjusts": str,
+            "metadata_digest": str, "fingerprint": str, "receipt_id": str, "batch": int, "batch_index": int,
+            "recorded_ms": int, "status": str, "processing_ms": int, "verified_ms": int,
+            "failed_ms": int, "error_message": str,
+        },
+        pk="id",
+        not_null={"ws", "record_id", "customer", "sequence", "amount", "fingerprint", "status"},
+    ),
+    "month_stats": dict(
+        columns={"ws": int, "period": str, "consumed": int, "verified_count": int, "verified_net": str},
+        pk=("ws", "period"),
+    ),
+    "checkpoints": dict(
+        columns={
+            "id": int, "ws": int, "n": int, "checkpoint_id": str, "customer": int, "customer_id": str,
+            "mode": str, "month_scope": int, "start_ms": int, "end_ms": int, "period": str,
+            "selection": str, "covered_key": str, "tree_size": int, "items_root": str,
+            "from_sequence": int, "to_sequence": int, "net_change": str, "total_credits": str,
+            "total_debits": str, "previous_proof_root": str, "proof_root": str, "preimage": str,
+            "anchor": str, "scope": str, "status": str, "created_ms": int, "verify_due_ms": int,
+            "verified_ms": int, "failed_ms": int, "fail_message": str, "supersedes": str,
+            "superseded_by": str, "receipt_generated": int,
+        },
+        pk="id",
+        not_null={"ws", "checkpoint_id", "customer", "proof_root", "status"},
+    ),
+    "checkpoint_items": dict(
+        columns={"checkpoint": int, "leaf_index": int, "delta": int},
+        pk=("checkpoint", "leaf_index"),
+    ),
+    "checkpoint_trees": dict(
+        columns={"checkpoint": int, "level": int, "hashes": bytes},
+        pk=("checkpoint", "level"),
+    ),
+    "events": dict(
+        columns={
+            "id": int, "ws": int, "n": int, "event_id": str, "event": str, "created_ms": int,
+            "body": str, "customer_id": str, "delivery_status": str, "attempts": int,
+            "auto_attempts": int, "next_attempt_ms": int, "last_attempt_ms": int,
+            "last_response_status": int, "last_error": str, "delivered_ms": int, "url": str,
+            "captured": int, "attempt_log": str,
+        },
+        pk="id",
+        not_null={"ws", "event_id", "event", "body"},
+    ),
+    "idempotency_keys": dict(
+        columns={
+            "ws": int, "route": str, "key": str, "body_identity": str, "http_status": int,
+            "body": bytes, "created_ms": int,
+        },
+        pk=("ws", "route", "key"),
+    ),
+}
+
+INDEXES: list[tuple[str, list[str], bool, str | None]] = [
+    ("workspaces", ["env", "public_id"], True, None),
+    ("customers", ["ws", "customer_id"], True, None),
+    ("customers", ["handle"], True, None),
+    ("batches", ["ws", "batch_sequence"], True, None),
+    ("batches", ["proof_hash"], True, None),
+    ("deltas", ["ws", "record_id"], True, None),
+    ("deltas", ["customer", "sequence"], True, None),
+    ("deltas", ["ws", "customer_id", "reference_id"], True, "reference_id IS NOT NULL"),
+    # derive: sums over one customer's VERIFIED window read from the index alone
+    ("deltas", ["customer", "status", "recorded_ms", "sequence", "units", "frac_hi", "frac_lo"], False, None),
+    ("deltas", ["receipt_id"], False, None),
+    ("deltas", ["customer", "recorded_ms"], False, None),
+    ("deltas", ["batch"], False, None),
+    ("deltas", ["ws", "recorded_ms"], False, None),
+    ("checkpoints", ["ws", "checkpoint_id"], True, None),
+    ("checkpoints", ["proof_root"], True, None),
+    ("checkpoints", ["customer", "start_ms", "end_ms", "month_scope", "selection", "n"], False, None),
+    ("checkpoints", ["ws", "n"], False, None),
+    ("checkpoints", ["ws", "verify_due_ms"], False, "status = 'QUEUED'"),
+    ("batches", ["ws", "verify_due_ms"], False, "state != 'DONE'"),
+    ("events", ["ws", "event_id"], True, None),
+    ("events", ["ws", "n"], False, None),
+    ("events", ["ws", "next_attempt_ms"], False, "delivery_status = 'pending'"),
+]
+
+
+def create_schema(db: sqlite_utils.Database, conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version not in (0, SCHEMA_VERSION):
+        raise RuntimeError(f"database schema version {version} is not {SCHEMA_VERSION}")
+    for name, spec in TABLES.items():
+        db[name].create(spec["columns"], pk=spec["pk"], not_null=spec.get("not_null"), if_not_exists=True)
+    for table, columns, unique, where in INDEXES:
+        index_name = f"idx_{table}_{'_'.join(columns)}"
+        sql = (
+            f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {index_name} "
+            f"ON {table} ({', '.join(columns)})" + (f" WHERE {where}" if where else "")
+        )
+        conn.execute(sql)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
