@@ -15,7 +15,7 @@ import rfc8785
 from Crypto.Hash import keccak as _keccak
 
 ZERO_HASH = "0x" + "0" * 64
-HEX_HASH_RE = re.compile(r"^0x[0-9a-f]{64}$")
+HEX_HASH_RE = re.compile(r"0x[0-9a-f]{64}")  # used with fullmatch: no trailing newline
 
 # Exact arithmetic for sums: 80 digits and Inexact trapped, so a sum is exact or raises.
 EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])
@@ -38,13 +38,13 @@ def to_hex(raw: bytes) -> str:
 
 def from_hex(value: str) -> bytes:
     """Strict hash spelling (proofs.md §2.3): 0x + 64 lowercase hex digits, else ValueError."""
-    if not isinstance(value, str) or not HEX_HASH_RE.match(value):
+    if not isinstance(value, str) or not HEX_HASH_RE.fullmatch(value):
         raise ValueError(f"not a hash in 0x + 64 lowercase hex form: {value!r}")
     return bytes.fromhex(value[2:])
 
 
 def is_hash(value: Any) -> bool:
-    return isinstance(value, str) and HEX_HASH_RE.match(value) is not None
+    return isinstance(value, str) and HEX_HASH_RE.fullmatch(value) is not None
 
 
 def labelled_hash(label: str, payload: bytes) -> bytes:
@@ -91,8 +91,13 @@ def significant_digits(value: Decimal) -> int:
 
 
 def fraction_digits(value: Decimal) -> int:
-    text = canonical_decimal(value)
-    return len(text.split(".", 1)[1]) if "." in text else 0
+    """Digits after the point once trailing zeros are removed, from the exponent (never expands
+    the number: 1e-999999999 must not become a gigabyte string)."""
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    return max(0, -(exponent + len(text) - len(text.rstrip("0"))))
 
 
 def delta_amount_problem(value: Decimal) -> str | None:
@@ -122,9 +127,9 @@ def exact_sum(values) -> Decimal:
 # --- Timestamps --------------------------------------------------------------------------------
 
 _RFC3339_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 )
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def format_ts(ms: int) -> str:
@@ -175,7 +180,7 @@ def _check_date(text: str, year: int, month: int, day: int) -> None:
 
 def parse_rfc3339(text: str) -> int:
     """RFC 3339 date-time with a zone -> UTC milliseconds, truncated (proofs.md §2.7, T.3)."""
-    m = _RFC3339_RE.match(text) if isinstance(text, str) else None
+    m = _RFC3339_RE.fullmatch(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"{text!r} is not an RFC 3339 timestamp with a zone")
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
@@ -197,7 +202,7 @@ def parse_rfc3339(text: str) -> int:
 
 def parse_date_or_datetime(text: str) -> int:
     """Scope dates: YYYY-MM-DD (midnight UTC) or an RFC 3339 date-time (balance-api §1.8)."""
-    m = _DATE_RE.match(text) if isinstance(text, str) else None
+    m = _DATE_RE.fullmatch(text) if isinstance(text, str) else None
     if m:
         year, month, day = (int(g) for g in m.groups())
         _check_date(text, year, month, day)
