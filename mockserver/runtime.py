@@ -19,7 +19,7 @@ from .errors import ApiError
 from .proofs.objects import chain_id_for, ledger_id
 from .store import Store
 
-KEY_RE = re.compile(r"^pk_(test|live)_([A-Za-z0-9_-]{1,64})(\.[A-Za-z0-9_-]{1,128})?$")
+KEY_RE = re.compile(r"^pk_(test|live)_([A-Za-z0-9_-]{1,64})(\.[A-Za-z0-9_-]{1,128})?\Z")
 MAX_KEY_LENGTH = 256
 
 

@@ -1,0 +1,218 @@
+"""The request pipeline of balance-api.md §1.14, shared by every route.
+
+route match -> auth/workspace -> due transitions -> body -> Idempotency-Key -> validate ->
+execute (one SQLite transaction; a rejected request keeps only its request counter) -> reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qsl, unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import ApiError, validation
+from ..jsonout import dumpb
+from ..ledger.context import Ctx
+from ..ledger.lifecycle import apply_due
+from ..proofs.primitives import JSONInputError, parse_json_exact
+from ..runtime import Runtime, Workspace
+from .schemas import body_identity
+
+MAX_BODY = 1_048_576
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+JSON = "application/json"
+
+
+@dataclass
+class Call:
+    """What a handler sees of the request: decoded path params, query, parsed body, headers."""
+
+    path: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    headers: Any
+    request: Request
+    status: int = 200
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Ctx, Call], Any]
+
+
+def envelope_ok(data: Any) -> bytes:
+    return dumpb({"success": True, "data": data})
+
+
+def envelope_error(err: ApiError) -> bytes:
+    return dumpb({"success": False, "error": err.to_error()})
+
+
+def error_response(err: ApiError, request_id: str | None = None) -> Response:
+    headers = dict(err.headers)
+    if err.retry_after is not None:
+        headers["Retry-After"] = str(err.retry_after)
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return Response(envelope_error(err), status_code=err.status, media_type=JSON, headers=headers)
+
+
+def raw_path_params(request: Request) -> dict[str, str]:
+    """Path params arrive undecoded (routing runs on the raw path); decode each exactly once."""
+    return {k: unquote(v, errors="strict") for k, v in request.path_params.items()}
+
+
+def parse_query(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            raise validation(name, "unknown_field", f"{name} is not a known query parameter of this route")
+        if name in out:
+            raise validation(name, "conflict", f"{name} is given more than once")
+        if value == "":
+            raise validation(name, "required", f"{name} must not be empty")
+        out[name] = value
+    return out
+
+
+async def read_body(request: Request) -> Any:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return {}
+    try:
+        return parse_json_exact(raw)
+    except JSONInputError as exc:
+        raise validation("body", "invalid_json", f"The request body is not valid JSON: {exc}") from None
+
+
+def request_origin(request: Request) -> str:
+    host = request.headers.get("host") or (
+        f"{request.url.hostname}:{request.url.port}" if request.url.port else request.url.hostname or "localhost"
+    )
+    return f"{request.url.scheme}://{host}"
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise validation("Idempotency-Key", "format", "Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+def endpoint(
+    runtime: Runtime,
+    route: str,
+    handler: Handler,
+    *,
+    query: tuple[str, ...] = (),
+    body: bool = False,
+    idempotent_writes: bool = False,
+    auth: str = "key",
+    locate: Callable[[Any, dict[str, str]], int | None] | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
+    """Build a Starlette endpoint running `handler` through the pipeline.
+
+    auth: "key" (X-Api-Key), "dashboard" (key + bearer), "public" (workspace found by `locate`).
+    """
+
+    async def run(request: Request) -> Response:
+        try:
+            raw_body = await read_body(request) if body else None
+            body_error = None
+        except ApiError as exc:
+            raw_body, body_error = None, exc
+        store = runtime.store
+        with store.transaction() as conn:
+            request_id = None
+            try:
+                try:
+                    path_params = raw_path_params(request)
+                except UnicodeDecodeError:
+                    raise ApiError("NOT_FOUND", "No route matches this path") from None
+                if auth == "public":
+                    ws_id = locate(conn, path_params) if locate else None
+                    if ws_id is None:
+                        raise ApiError("NOT_FOUND", "The addressed object was not found")
+                    row = conn.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
+                    import json as _json
+
+                    ws = Workspace(row["id"], row["env"], row["public_id"], row["created_ms"], _json.loads(row["settings"]))
+                else:
+                    ws = runtime.resolve_workspace(conn, request.headers.get("x-api-key"))
+                    if auth == "dashboard":
+                        authz = request.headers.get("authorization") or ""
+                        if not authz.startswith("Bearer ") or not authz[7:].strip():
+                            raise ApiError("UNAUTHORIZED", "A dashboard bearer token (Authorization: Bearer …) is required")
+            except ApiError as exc:
+                return error_response(exc)
+            now = runtime.read_clock(conn, ws)
+            n = runtime.next_number(conn, ws, "req")
+            request_id = runtime.counted_id(ws, "req", n)
+            ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
+            apply_due(ctx)
+            try:
+                with store.savepoint():
+                    return _execute(ctx, request, route, handler, query, raw_body, body_error, idempotent_writes,
+                                    request_id)
+            except ApiError as exc:
+                return error_response(exc, request_id)
+
+    run.__name__ = route.replace(".", "_")
+    return run
+
+
+def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tuple[str, ...], raw_body: Any,
+             body_error: ApiError | None, idempotent_writes: bool, request_id: str) -> Response:
+    if body_error is not None:
+        raise body_error
+    key = _idempotency_key(request) if idempotent_writes else None
+    identity = None
+    if key is not None:
+        identity = body_identity(raw_body)
+        stored = ctx.conn.execute(
+            "SELECT body_identity, http_status, body, created_ms FROM idempotency_keys WHERE ws = ? AND route = ? AND key = ?",
+            (ctx.ws.id, route, key),
+        ).fetchone()
+        ttl = int(ctx.ws.settings.get("idempotencyTtlSeconds", 86400)) * 1000
+        if stored is not None and stored["created_ms"] + ttl > ctx.now:
+            if stored["body_identity"] != identity:
+                raise ApiError(
+                    "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body",
+                    details={"field": "Idempotency-Key", "reason": "conflict"},
+                )
+            return Response(bytes(stored["body"]), status_code=stored["http_status"], media_type=JSON,
+                            headers={"X-Request-Id": request_id, "Idempotent-Replayed": "true"})
+    call = Call(_path(request), parse_query(request, query), raw_body, request.headers, request)
+    data = handler(ctx, call)
+    if isinstance(data, Response):
+        data.headers["X-Request-Id"] = request_id
+        return data
+    payload = envelope_ok(data)
+    if key is not None and 200 <= call.status < 300:
+        ctx.conn.execute(
+            "INSERT OR REPLACE INTO idempotency_keys (ws, route, key, body_identity, http_status, body, created_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ctx.ws.id, route, key, identity, call.status, payload, ctx.now),
+        )
+    return Response(payload, status_code=call.status, media_type=JSON,
+                    headers={"X-Request-Id": request_id, **call.extra_headers})
+
+
+def _path(request: Request) -> dict[str, str]:
+    return raw_path_params(request)

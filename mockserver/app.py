@@ -1,0 +1,125 @@
+"""create_app(runtime) -> Starlette. The whole route table is here, in one place.
+
+Routing runs on the raw (still percent-encoded) path, so an encoded "/" stays inside one path
+segment; each handler decodes its path parameters exactly once (balance-api.md §1.10).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .api import handlers as h
+from .api.http import endpoint, error_response
+from .control import (
+    clock_advance,
+    clock_freeze,
+    clock_get,
+    clock_set,
+    clock_unfreeze,
+    control_endpoint,
+    health,
+    settings_get,
+    settings_patch,
+    workspace_get,
+)
+from .errors import ApiError
+from .runtime import Runtime
+
+B = "/api/v1/balance"
+
+
+def routes(rt: Runtime) -> list[Route]:
+    def api(path: str, name: str, handler, methods=("GET",), **options) -> Route:
+        return Route(path, endpoint(rt, name, handler, **options), methods=list(methods), name=name)
+
+    scope_q = ("period", "timePreset", "startDate", "endDate")
+    page_q = ("limit", "offset")
+    return [
+        api(f"{B}/delta", "balance.emit", h.emit, ("POST",), body=True, idempotent_writes=True),
+        api(f"{B}/delta/batch", "balance.emit_batch", h.emit_batch, ("POST",), body=True, idempotent_writes=True),
+        api(f"{B}/delta/{{recordId}}", "balance.delta_status", h.delta_status),
+        api(f"{B}/derive/{{customerId}}", "balance.derive", h.derive_route,
+            query=("startingBalance", "startingCheckpoint", "startingCheckpointType", "granularity", *scope_q, *page_q)),
+        api(f"{B}/compare", "balance.compare", h.compare, ("POST",), body=True),
+        api(f"{B}/checkpoint", "balance.checkpoint", h.checkpoint, ("POST",), body=True, idempotent_writes=True),
+        api(f"{B}/checkpoints/compare", "balance.checkpoints_compare", h.compare_checkpoints,
+            query=("customerId", "from", "to")),
+        api(f"{B}/checkpoints", "balance.checkpoints_list", h.list_checkpoints, query=("customerId", *scope_q, *page_q)),
+        api(f"{B}/receipt/{{customerId}}", "balance.receipt", h.receipt, query=(*scope_q, *page_q)),
+        api(f"{B}/invoice-proof/{{customerId}}", "balance.invoice_proof", h.invoice_proof, query=(*scope_q, *page_q)),
+        api(f"{B}/gaps/{{customerId}}", "balance.gaps", h.gaps_route, query=("fromSequence", "toSequence", "limit")),
+        api(f"{B}/usage", "balance.usage", h.usage),
+        api(f"{B}/limits", "balance.limits", h.limits),
+        api(f"{B}/customers/summary", "balance.customers_summary", h.customers_summary),
+        api(f"{B}/customers", "balance.customers_list", h.customers_list, query=("search", "limit", "page")),
+        api(f"{B}/customers/{{customerId}}/receipts", "balance.customer_receipts", h.customer_receipts, query=page_q),
+        api(f"{B}/customers/{{customerId}}", "balance.customer", h.customer_detail,
+            query=("deltaPage", "deltaLimit", "period")),
+        api(f"{B}/receipts/{{receiptId}}", "balance.receipt_document", h.receipt_document,
+            query=("customerDisplayName", "locale", "timezone", "unit", *page_q)),
+        api(f"{B}/webhooks", "balance.webhooks_list", h.webhooks_list, query=("status", *page_q)),
+        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True),
+        api("/api/v1/verify/{root}", "public.verify", h.public_verify, query=("source", *page_q),
+            auth="public", locate=h.locate_root),
+        api("/api/v1/receipt/{receiptId}.pdf", "public.receipt_pdf", h.public_receipt_pdf,
+            auth="public", locate=h.locate_receipt),
+        api("/api/v1/receipt/{receiptId}", "public.receipt", h.public_receipt, query=page_q,
+            auth="public", locate=h.locate_receipt),
+        api("/dashboard/customers", "dashboard.customers_create", h.dashboard_create_customer, ("POST",),
+            body=True, auth="dashboard"),
+        Route("/_mock/health", health(rt), methods=["GET"]),
+        Route("/_mock/workspace", control_endpoint(rt, workspace_get), methods=["GET"]),
+        Route("/_mock/clock", control_endpoint(rt, clock_get), methods=["GET"]),
+        Route("/_mock/clock/set", control_endpoint(rt, clock_set, body=True), methods=["POST"]),
+        Route("/_mock/clock/advance", control_endpoint(rt, clock_advance, body=True), methods=["POST"]),
+        Route("/_mock/clock/freeze", control_endpoint(rt, clock_freeze, body=True), methods=["POST"]),
+        Route("/_mock/clock/unfreeze", control_endpoint(rt, clock_unfreeze, body=True), methods=["POST"]),
+        Route("/_mock/settings", control_endpoint(rt, settings_get), methods=["GET"]),
+        Route("/_mock/settings", control_endpoint(rt, settings_patch, body=True), methods=["PATCH"]),
+    ]
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        err = ApiError("METHOD_NOT_ALLOWED", f"{request.method} is not allowed on this path",
+                       headers={"Allow": (exc.headers or {}).get("Allow", "")})
+    elif exc.status_code == 404:
+        err = ApiError("NOT_FOUND", "No route matches this path")
+    else:
+        err = ApiError("VALIDATION_ERROR", str(exc.detail), status=exc.status_code)
+    return error_response(err)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Never expected: the suite fuzzes for it. The envelope keeps clients parsing.
+    return error_response(ApiError("INTERNAL_ERROR", f"unexpected server error: {type(exc).__name__}"))
+
+
+class RawPathRouting:
+    """Route on the raw path (before percent-decoding); drop the query httpx leaves in raw_path."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("raw_path"):
+            raw = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
+            scope = {**scope, "path": raw}
+        await self.app(scope, receive, send)
+
+
+def create_app(runtime: Runtime) -> RawPathRouting:
+    app = Starlette(
+        routes=routes(runtime),
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.router.redirect_slashes = False  # §1.10: no trailing-slash redirects
+    app.state.runtime = runtime
+    wrapped = RawPathRouting(app)
+    wrapped.runtime = runtime
+    wrapped.starlette = app
+    return wrapped

@@ -1,0 +1,335 @@
+"""Recording deltas: referenceId dedupe, cadence, allotment, sequence, fingerprint, batch (§4.1, §5.1, §5.2).
+
+Amounts are never changed or deleted; only the lifecycle columns of a row move (lifecycle.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ApiError
+from ..jsonout import dumps
+from ..proofs import merkle
+from ..proofs.objects import anchor_reference, batch_preimage, batch_proof_hash, delta_preimage, fingerprint
+from ..proofs.objects import metadata_digest as digest_of_metadata
+from ..proofs.primitives import ZERO_HASH, canonical_decimal, format_ts, from_hex, month_of, month_start_ms, parse_json_exact, period_of
+from .amounts import split_amount
+from .context import Ctx
+from .customers import create_customer, find_customer
+
+DELTA_COLUMNS = (
+    "id, n, record_id, customer, customer_id, sequence, amount, reason, reference_id, metadata, adjusts,"
+    " metadata_digest, fingerprint, receipt_id, batch, batch_index, recorded_ms, status, processing_ms,"
+    " verified_ms, failed_ms, error_message"
+)
+
+VERIFICATION_FAILED_MESSAGE = "Verification of this delta failed (injected fault)."
+
+
+def _ts(ms: int | None) -> str | None:
+    return None if ms is None else format_ts(ms)
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else parse_json_exact(text)
+
+
+def delta_object(row: sqlite3.Row) -> dict[str, Any]:
+    """The Delta object of §5.0.1, as the row is now."""
+    status = row["status"]
+    verified = status == "VERIFIED"
+    return {
+        "recordId": row["record_id"],
+        "status": status,
+        "receiptId": row["receipt_id"],
+        "customerId": row["customer_id"],
+        "delta": Decimal(row["amount"]),
+        "reason": row["reason"],
+        "referenceId": row["reference_id"],
+        "metadata": _json_or_none(row["metadata"]),
+        "adjusts": _json_or_none(row["adjusts"]),
+        "sequence": row["sequence"],
+        "sequenceNumber": str(row["sequence"]),
+        "deltaIndex": row["n"],
+        "period": period_of(row["recorded_ms"]),
+        "fingerprint": row["fingerprint"],
+        "contentHash": row["fingerprint"],
+        "metadataDigest": row["metadata_digest"],
+        "recordedAt": format_ts(row["recorded_ms"]),
+        "createdAt": format_ts(row["recorded_ms"]),
+        "processingAt": _ts(row["processing_ms"]),
+        "verifiedAt": _ts(row["verified_ms"]),
+        "blockTimestamp": _ts(row["verified_ms"]),
+        "verificationReference": anchor_reference(row["receipt_id"]) if verified else None,
+        "failedAt": _ts(row["failed_ms"]),
+        "error": "VERIFICATION_FAILED" if status == "FAILED" else None,
+        "errorMessage": row["error_message"] if status == "FAILED" else None,
+    }
+
+
+def get_delta(ctx: Ctx, record_id: str) -> sqlite3.Row | None:
+    return ctx.conn.execute(
+        f"SELECT {DELTA_COLUMNS} FROM deltas WHERE ws = ? AND record_id = ?", (ctx.ws.id, record_id)
+    ).fetchone()
+
+
+@dataclass
+class ItemOutcome:
+    index: int
+    item: dict[str, Any]
+    kind: str  # "new" | "replay" | "failed"
+    row: sqlite3.Row | None = None  # replay: the original
+    error: ApiError | None = None
+    new: dict[str, Any] = field(default_factory=dict)  # new: the columns to insert
+
+
+def _metadata_text(metadata: Any) -> str | None:
+    return None if metadata is None else dumps(metadata)
+
+
+def _adjusts_text(adjusts: Any) -> str | None:
+    return None if adjusts is None else dumps(adjusts)
+
+
+def _differing_fields(item: dict[str, Any], original: sqlite3.Row) -> list[str]:
+    fields = []
+    if canonical_decimal(item["delta"]) != original["amount"]:
+        fields.append("delta")
+    if item["reason"] != original["reason"]:
+        fields.append("reason")
+    if _metadata_text(item.get("metadata")) != original["metadata"]:
+        fields.append("metadata")
+    if _adjusts_text(item.get("adjusts")) != original["adjusts"]:
+        fields.append("adjusts")
+    return fields
+
+
+def _conflict(item: dict[str, Any], record_id: str, fields: list[str]) -> ApiError:
+    return ApiError(
+        "IDEMPOTENCY_CONFLICT",
+        f"referenceId {item['referenceId']!r} was already used for customer {item['customerId']!r} with a different "
+        f"{', '.join(fields)}",
+        details={"referenceId": item["referenceId"], "recordId": record_id, "fields": fields},
+    )
+
+
+def _check_adjusts(ctx: Ctx, item: dict[str, Any], field_prefix: str, pending: dict[tuple[str, str], dict]) -> None:
+    adjusts = item.get("adjusts")
+    if adjusts is None:
+        return
+    from ..errors import validation
+
+    (member, value), = adjusts.items()
+    if member == "recordId":
+        row = get_delta(ctx, value)
+        found = row is not None and row["customer_id"] == item["customerId"]
+    else:
+        found = ctx.conn.execute(
+            "SELECT 1 FROM deltas WHERE ws = ? AND customer_id = ? AND reference_id = ?",
+            (ctx.ws.id, item["customerId"], value),
+        ).fetchone() is not None or (item["customerId"], value) in pending
+    if not found:
+        raise validation(
+            f"{field_prefix}adjusts.{member}", "unknown",
+            f"{field_prefix}adjusts.{member} {value!r} names no delta of customer {item['customerId']!r}",
+        )
+
+
+def check_adjust_targets(ctx: Ctx, items: list[dict[str, Any]], batch: bool) -> None:
+    """Every adjusts target must exist (earlier items of the same batch count) — a 400 before any write."""
+    seen: dict[tuple[str, str], dict] = {}
+    for i, item in enumerate(items):
+        _check_adjusts(ctx, item, f"deltas[{i}]." if batch else "", seen)
+        if item.get("referenceId") is not None:
+            seen[(item["customerId"], item["referenceId"])] = item
+
+
+def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
+    """Decide each item's fate in order: replay/conflict, cadence, allotment, record (§5.2)."""
+    settings = ctx.ws.settings
+    cadence = settings.get("cadenceLimitSeconds")
+    allotment = settings.get("planAllotment")
+    current_period = period_of(ctx.now)
+    consumed = None
+    if allotment is not None:
+        row = ctx.conn.execute(
+            "SELECT consumed FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, current_period)
+        ).fetchone()
+        consumed = row[0] if row else 0
+    last_recorded: dict[str, int | None] = {}
+    in_request: dict[tuple[str, str], ItemOutcome] = {}
+    outcomes: list[ItemOutcome] = []
+    for index, item in enumerate(items):
+        customer_id = item["customerId"]
+        ref = item.get("referenceId")
+        if ref is not None:
+            earlier = in_request.get((customer_id, ref))
+            if earlier is not None:
+                fields = _plan_diff(item, earlier.item)
+                if fields:
+                    rid = earlier.new.get("record_id") or (earlier.row["record_id"] if earlier.row else None)
+                    outcomes.append(ItemOutcome(index, item, "failed", error=_conflict(item, rid, fields)))
+                else:
+                    outcomes.append(ItemOutcome(index, item, "replay", row=earlier.row, new=earlier.new))
+                continue
+            original = ctx.conn.execute(
+                f"SELECT {DELTA_COLUMNS} FROM deltas WHERE ws = ? AND customer_id = ? AND reference_id = ?",
+                (ctx.ws.id, customer_id, ref),
+            ).fetchone()
+            if original is not None:
+                fields = _differing_fields(item, original)
+                if fields:
+                    outcomes.append(ItemOutcome(index, item, "failed", error=_conflict(item, original["record_id"], fields)))
+                else:
+                    outcome = ItemOutcome(index, item, "replay", row=original)
+                    in_request[(customer_id, ref)] = outcome
+                    outcomes.append(outcome)
+                continue
+        if cadence is not None:
+            if customer_id not in last_recorded:
+                c = find_customer(ctx, customer_id)
+                last_recorded[customer_id] = c["last_recorded_ms"] if c else None
+            last = last_recorded[customer_id]
+            if last is not None and ctx.now - last < cadence * 1000:
+                remaining = -(-(cadence * 1000 - (ctx.now - last)) // 1000)
+                outcomes.append(ItemOutcome(index, item, "failed", error=ApiError(
+                    "CADENCE_LIMIT", f"{customer_id} may submit again in {remaining} s",
+                    customer_id=customer_id, retry_after=remaining,
+                )))
+                continue
+        if allotment is not None:
+            if consumed >= allotment:
+                outcomes.append(ItemOutcome(index, item, "failed", error=ApiError(
+                    "INSUFFICIENT_CREDITS",
+                    f"The plan allotment of {allotment} deltas for {current_period} is used up",
+                )))
+                continue
+            consumed += 1
+        last_recorded[customer_id] = ctx.now
+        outcome = ItemOutcome(index, item, "new")
+        outcomes.append(outcome)
+        if ref is not None:
+            in_request[(customer_id, ref)] = outcome
+    return outcomes
+
+
+def _plan_diff(item: dict[str, Any], earlier: dict[str, Any]) -> list[str]:
+    fields = []
+    if canonical_decimal(item["delta"]) != canonical_decimal(earlier["delta"]):
+        fields.append("delta")
+    if item["reason"] != earlier["reason"]:
+        fields.append("reason")
+    if _metadata_text(item.get("metadata")) != _metadata_text(earlier.get("metadata")):
+        fields.append("metadata")
+    if _adjusts_text(item.get("adjusts")) != _adjusts_text(earlier.get("adjusts")):
+        fields.append("adjusts")
+    return fields
+
+
+def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None = None) -> dict[str, Any] | None:
+    """Insert the planned new deltas as one batch of the ledger. Returns the batch facts or None."""
+    new = [o for o in outcomes if o.kind == "new"]
+    if not new:
+        return None
+    conn, ws = ctx.conn, ctx.ws
+    recorded_at = format_ts(ctx.now)
+    first_n = ctx.next_number("rec", len(new))
+    customers: dict[str, sqlite3.Row] = {}
+    sequences: dict[str, int] = {}
+    fps: list[str] = []
+    for i, outcome in enumerate(new):
+        item = outcome.item
+        cid = item["customerId"]
+        if cid not in customers:
+            customers[cid] = find_customer(ctx, cid) or create_customer(ctx, cid, source="integration")
+            sequences[cid] = customers[cid]["last_sequence"]
+        sequences[cid] += 1
+        amount = canonical_decimal(item["delta"])
+        metadata = item.get("metadata")
+        mdigest = digest_of_metadata(metadata) if metadata is not None else None
+        d = delta_preimage(
+            cid, amount, item["reason"], item.get("referenceId"), sequences[cid], recorded_at,
+            item.get("adjusts"), mdigest,
+        )
+        fp = fingerprint(d)
+        fps.append(fp)
+        n = first_n + i
+        outcome.new = {
+            "n": n, "record_id": ctx.counted_id("rec", n), "customer": customers[cid]["id"], "customer_id": cid,
+            "sequence": sequences[cid], "amount": amount, "metadata": _metadata_text(metadata),
+            "adjusts": _adjusts_text(item.get("adjusts")), "metadata_digest": mdigest, "fingerprint": fp,
+        }
+    batch_sequence = ctx.next_number("batch")
+    previous = conn.execute("SELECT last_batch_hash FROM workspaces WHERE id = ?", (ws.id,)).fetchone()[0] or ZERO_HASH
+    items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
+    proof_hash = batch_proof_hash(batch_preimage(ws.ledger_id, batch_sequence, len(new), items_root, previous))
+    processing_due = ctx.now + ctx.delay_ms("processingDelaySeconds")
+    verify_due = ctx.now + ctx.delay_ms("verifyDelaySeconds")
+    cur = conn.execute(
+        "INSERT INTO batches (ws, batch_sequence, item_count, items_root, previous_proof_hash, proof_hash, anchor,"
+        " created_ms, processing_due_ms, verify_due_ms, state, fail_message) VALUES (?,?,?,?,?,?,?,?,?,?,'QUEUED',?)",
+        (ws.id, batch_sequence, len(new), items_root, previous, proof_hash, anchor_reference(proof_hash),
+         ctx.now, processing_due, verify_due, fail_message),
+    )
+    batch_rowid = cur.lastrowid
+    conn.execute("UPDATE workspaces SET last_batch_hash = ? WHERE id = ?", (proof_hash, ws.id))
+    rows = []
+    for i, outcome in enumerate(new):
+        nd, item = outcome.new, outcome.item
+        units, hi, lo = split_amount(Decimal(nd["amount"]))
+        rows.append((
+            ws.id, nd["n"], nd["record_id"], nd["customer"], nd["customer_id"], nd["sequence"], nd["amount"],
+            units, hi, lo, item["reason"], item.get("referenceId"), nd["metadata"], nd["adjusts"],
+            nd["metadata_digest"], nd["fingerprint"], proof_hash, batch_rowid, i, ctx.now,
+        ))
+    conn.executemany(
+        "INSERT INTO deltas (ws, n, record_id, customer, customer_id, sequence, amount, units, frac_hi, frac_lo,"
+        " reason, reference_id, metadata, adjusts, metadata_digest, fingerprint, receipt_id, batch, batch_index,"
+        " recorded_ms, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED')",
+        rows,
+    )
+    for cid, seq in sequences.items():
+        conn.execute(
+            "UPDATE customers SET last_sequence = ?, last_recorded_ms = ? WHERE id = ?",
+            (seq, ctx.now, customers[cid]["id"]),
+        )
+    period = period_of(ctx.now)
+    conn.execute(
+        "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, ?, 0, '0')"
+        " ON CONFLICT (ws, period) DO UPDATE SET consumed = consumed + excluded.consumed",
+        (ws.id, period, len(new)),
+    )
+    return {"receiptId": proof_hash, "batchSequence": batch_sequence}
+
+
+def fetch_recorded(ctx: Ctx, outcomes: list[ItemOutcome]) -> None:
+    """Attach the stored row to new outcomes (and to in-request replays of them)."""
+    for outcome in outcomes:
+        if outcome.row is None and outcome.new:
+            outcome.row = get_delta(ctx, outcome.new["record_id"])
+
+
+def usage_object(ctx: Ctx, at_ms: int) -> dict[str, Any]:
+    """The /usage reply at a virtual instant (also embedded in delta.verified events)."""
+    allotment = ctx.ws.settings.get("planAllotment")
+    period = period_of(at_ms)
+    year, month = month_of(at_ms)
+    row = ctx.conn.execute("SELECT consumed FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)).fetchone()
+    consumed = row[0] if row else 0
+    remaining = None if allotment is None else max(0, allotment - consumed)
+    return {
+        "remaining": remaining,
+        "allowed": not (allotment is not None and consumed >= allotment),
+        "plan": "unlimited" if allotment is None else "allotment",
+        "period": period,
+        "periodStart": format_ts(month_start_ms(year, month)),
+        "periodEnd": format_ts(month_start_ms(year, month + 1)),
+        "monthlyAllotment": allotment,
+        "includedDeltas": allotment,
+        "consumedDeltas": consumed,
+        "remainingDeltas": remaining,
+        "overageCount": 0,
+    }

@@ -1,0 +1,172 @@
+"""Public verification of a proof root or batch receipt (balance-api.md §5.19).
+
+`recomputed` rebuilds every fingerprint from the stored rows, the tree and the preimage, so a
+row tampered in the database shows up as `verified: false`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from typing import Any
+
+from ..proofs import merkle
+from ..proofs.objects import (
+    anchor_reference,
+    batch_preimage,
+    batch_proof_hash,
+    checkpoint_preimage,
+    delta_preimage,
+    fingerprint,
+    metadata_digest,
+)
+from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, from_hex, parse_json_exact
+from .checkpoints import preimage_of
+from .context import Ctx
+
+
+def find_root(conn: sqlite3.Connection, root: str) -> tuple[str, sqlite3.Row] | None:
+    """The checkpoint or batch a root names, in any workspace."""
+    row = conn.execute("SELECT * FROM checkpoints WHERE proof_root = ?", (root,)).fetchone()
+    if row is not None:
+        return "checkpoint", row
+    row = conn.execute("SELECT * FROM batches WHERE proof_hash = ?", (root,)).fetchone()
+    if row is not None:
+        return "batch", row
+    return None
+
+
+def _recomputed_fingerprint(d: sqlite3.Row) -> str:
+    metadata = None if d["metadata"] is None else parse_json_exact(d["metadata"])
+    digest = metadata_digest(metadata) if metadata is not None else None
+    adjusts = None if d["adjusts"] is None else parse_json_exact(d["adjusts"])
+    return fingerprint(delta_preimage(
+        d["customer_id"], canonical_decimal(Decimal(d["amount"])), d["reason"], d["reference_id"], d["sequence"],
+        format_ts(d["recorded_ms"]), adjusts, digest,
+    ))
+
+
+def _record(d: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "amount": Decimal(d["amount"]),
+        "reason": d["reason"],
+        "referenceId": d["reference_id"],
+        "status": d["status"],
+        "time": format_ts(d["recorded_ms"]),
+        "recordId": d["record_id"],
+        "customerId": d["customer_id"],
+        "sequence": d["sequence"],
+        "amountDecimal": d["amount"],
+        "recordedAt": format_ts(d["recorded_ms"]),
+        "fingerprint": d["fingerprint"],
+        "metadataDigest": d["metadata_digest"],
+        "adjusts": None if d["adjusts"] is None else parse_json_exact(d["adjusts"]),
+    }
+
+
+def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, offset: int,
+                chain_available: bool = True) -> dict[str, Any]:
+    conn = ctx.conn
+    if kind == "checkpoint":
+        rows = conn.execute(
+            "SELECT d.* FROM checkpoint_items i JOIN deltas d ON d.id = i.delta WHERE i.checkpoint = ? ORDER BY i.leaf_index",
+            (obj["id"],),
+        ).fetchall()
+        root = obj["proof_root"]
+        stored = preimage_of(obj)
+        fps = [_recomputed_fingerprint(d) for d in rows]
+        items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
+        net = exact_sum(Decimal(d["amount"]) for d in rows)
+        rebuilt = checkpoint_preimage(
+            stored["ledgerId"], stored["chainId"], obj["customer_id"], format_ts(obj["start_ms"]), format_ts(obj["end_ms"]),
+            obj["period"], len(rows), items_root, rows[0]["sequence"] if rows else None,
+            rows[-1]["sequence"] if rows else None, canonical_decimal(net), obj["previous_proof_root"],
+        )
+        from ..proofs.objects import proof_root
+
+        recomputed = proof_root(rebuilt) == root and rebuilt == stored
+        status, created, verified_ms = obj["status"], obj["created_ms"], obj["verified_ms"]
+        anchored = status == "VERIFIED" and obj["anchor"] == anchor_reference(root)
+        starting = Decimal(0)
+        checkpoint_obj, batch_obj = stored, None
+        customer_id, period = obj["customer_id"], obj["period"]
+        start, end = format_ts(obj["start_ms"]), format_ts(obj["end_ms"])
+    else:
+        rows = conn.execute("SELECT * FROM deltas WHERE batch = ? ORDER BY batch_index", (obj["id"],)).fetchall()
+        root = obj["proof_hash"]
+        fps = [_recomputed_fingerprint(d) for d in rows]
+        items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
+        ws_ledger = conn.execute("SELECT env, public_id FROM workspaces WHERE id = ?", (obj["ws"],)).fetchone()
+        from ..proofs.objects import ledger_id
+
+        ledger = ledger_id(ws_ledger["env"], f"pk_{ws_ledger['env']}_{ws_ledger['public_id']}")
+        batch_obj = dict(sorted(batch_preimage(ledger, obj["batch_sequence"], obj["item_count"], obj["items_root"],
+                                               obj["previous_proof_hash"]).items()))
+        recomputed = items_root == obj["items_root"] and batch_proof_hash(batch_obj) == root and len(rows) == obj["item_count"]
+        net = exact_sum(Decimal(d["amount"]) for d in rows)
+        statuses = {d["status"] for d in rows}
+        status = "VERIFIED" if statuses == {"VERIFIED"} else ("FAILED" if "FAILED" in statuses else
+                                                            ("PROCESSING" if "PROCESSING" in statuses else "QUEUED"))
+        created, verified_ms = obj["created_ms"], rows[0]["verified_ms"] if rows else None
+        anchored = status == "VERIFIED" and obj["anchor"] == anchor_reference(root)
+        starting = Decimal(0)
+        checkpoint_obj = None
+        customer_id = period = start = end = None
+    checks = {"recomputed": recomputed, "anchored": anchored, "chainAvailable": chain_available}
+    if source == "db":
+        verified = recomputed
+    elif source == "chain":
+        verified = anchored and chain_available
+    else:
+        verified = recomputed and anchored and chain_available
+    if verified:
+        message = "ok"
+    elif source != "chain" and not recomputed:
+        message = "stored records do not match the proof root"
+    elif source != "db" and not chain_available:
+        message = "chain unavailable"
+    elif status == "FAILED":
+        message = "anchoring failed"
+    else:
+        message = "not anchored yet"
+    page = rows[offset: offset + limit]
+    page_fps = fps[offset: offset + limit]
+    ws_row = conn.execute("SELECT env FROM workspaces WHERE id = ?", (obj["ws"],)).fetchone()
+    chain_id = 296 if ws_row["env"] == "test" else 295
+    return {
+        "verified": verified,
+        "proofRoot": root,
+        "kind": kind,
+        "status": status,
+        "recordedAt": format_ts(created),
+        "customerId": customer_id,
+        "period": period,
+        "startDate": start,
+        "endDate": end,
+        "source": source,
+        "checks": checks,
+        "summary": {
+            "recordCount": len(rows),
+            "netChange": net,
+            "startingBalance": starting,
+            "endingBalance": starting + net,
+            "firstRecordAt": format_ts(rows[0]["recorded_ms"]) if rows else None,
+            "lastRecordAt": format_ts(rows[-1]["recorded_ms"]) if rows else None,
+        },
+        "records": [_record(d) for d in page],
+        "recordsPage": {"limit": limit, "offset": offset, "total": len(rows), "hasMore": offset + len(page) < len(rows)},
+        "verification": {
+            "proofScheme": "pacspace-mock/v1",
+            "verificationReference": obj["anchor"] if status == "VERIFIED" else None,
+            "reference": obj["anchor"] if status == "VERIFIED" else None,
+            "blockTimestamp": None if verified_ms is None or status != "VERIFIED" else format_ts(verified_ms),
+            "chainId": chain_id,
+            "itemsRoot": obj["items_root"],
+            "itemHashes": page_fps if recomputed else [d["fingerprint"] for d in page],
+            "checkpoint": checkpoint_obj,
+            "batch": batch_obj,
+            "publicLedgerUrl": f"{ctx.origin}/verify/{root}",
+            "verificationExplorerUrl": f"{ctx.origin}/verify/{root}",
+        },
+        "message": message,
+    }

@@ -1,0 +1,1 @@
+"""Webhook outbox delivery and signing (balance-api.md §7)."""
