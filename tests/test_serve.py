@@ -1,0 +1,95 @@
+"""`pacspace-mock serve` as a user runs it: a separate process, a file database, a restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+KEY = {"X-Api-Key": "pk_test_serve"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    def __init__(self, *args: str):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 20
+        while True:  # readiness: bounded polling of the health route, not a timed wait
+            try:
+                if requests.get(f"{self.url}/_mock/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"serve did not start: {self.proc.stdout.read()}")
+            time.sleep(0.02)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=20)
+        return out
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "ledger.sqlite")
+
+
+def test_serve_persists_across_restarts(db):
+    first = Served("--db", db, "--seed", "7", "--processing-delay", "0", "--verify-delay", "0")
+    try:
+        health = requests.get(f"{first.url}/_mock/health").json()["data"]
+        assert health["status"] == "ok" and health["storage"] == "file"
+        reply = requests.post(f"{first.url}/api/v1/balance/delta", headers=KEY,
+                              json={"customerId": "c1", "delta": -3, "reason": "usage", "referenceId": "r1"})
+        assert reply.status_code == 201
+        record = reply.json()["data"]["recordId"]
+        settings = requests.get(f"{first.url}/_mock/settings", headers=KEY).json()["data"]
+        assert settings["seed"] == 7 and settings["verifyDelaySeconds"] == 0
+    finally:
+        banner = first.stop()
+    assert f"on http://127.0.0.1:{first.port}" in banner
+    second = Served("--db", db)
+    try:
+        status = requests.get(f"{second.url}/api/v1/balance/delta/{record}", headers=KEY).json()["data"]
+        assert status["status"] == "VERIFIED" and status["delta"] == -3
+        replay = requests.post(f"{second.url}/api/v1/balance/delta", headers=KEY,
+                               json={"customerId": "c1", "delta": -3, "reason": "usage", "referenceId": "r1"})
+        assert replay.status_code == 200 and replay.json()["data"]["recordId"] == record
+    finally:
+        second.stop()
+
+
+def test_serve_in_memory_and_flags(tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# registered\npk_test_serve.secret\n")
+    served = Served("--db", ":memory:", "--strict", "--keys", str(keys), "--public-url", "http://mock.local:9000")
+    try:
+        assert requests.get(f"{served.url}/_mock/health").json()["data"]["storage"] == "memory"
+        assert requests.get(f"{served.url}/api/v1/balance/usage", headers=KEY).status_code == 401
+        ok = requests.get(f"{served.url}/api/v1/balance/usage", headers={"X-Api-Key": "pk_test_serve.secret"})
+        assert ok.status_code == 200
+    finally:
+        served.stop()
+
+
+def test_serve_rejects_bad_flags():
+    result = subprocess.run([sys.executable, "-m", "mockserver.cli", "serve", "--verify-delay", "1",
+                             "--processing-delay", "2"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "--verify-delay" in result.stderr
