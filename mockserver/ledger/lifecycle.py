@@ -34,8 +34,8 @@ def due_items(ctx: Ctx, until_ms: int) -> list[DueItem]:
     items: list[DueItem] = []
     for b in ctx.conn.execute(
         "SELECT id, batch_sequence, state, processing_due_ms, verify_due_ms FROM batches"
-        " WHERE ws = ? AND state != 'DONE' AND (verify_due_ms <= ? OR processing_due_ms <= ?)",
-        (ctx.ws.id, until_ms, until_ms),
+        " WHERE ws = ? AND state != 'DONE' AND processing_due_ms <= ?",
+        (ctx.ws.id, until_ms),
     ):
         if b["state"] == "QUEUED" and b["processing_due_ms"] <= until_ms:
             items.append(DueItem(b["processing_due_ms"], 0, b["batch_sequence"], "processing", b["id"]))
@@ -48,16 +48,6 @@ def due_items(ctx: Ctx, until_ms: int) -> list[DueItem]:
         items.append(DueItem(c["verify_due_ms"], 2, c["n"], "checkpoint", c["id"]))
     items.sort()
     return items
-
-
-def next_due(ctx: Ctx) -> int | None:
-    row = ctx.conn.execute(
-        "SELECT MIN(t) FROM (SELECT MIN(CASE WHEN state = 'QUEUED' THEN processing_due_ms ELSE verify_due_ms END) AS t"
-        " FROM batches WHERE ws = ? AND state != 'DONE'"
-        " UNION ALL SELECT MIN(verify_due_ms) FROM checkpoints WHERE ws = ? AND status = 'QUEUED')",
-        (ctx.ws.id, ctx.ws.id),
-    ).fetchone()
-    return row[0]
 
 
 def apply_due(ctx: Ctx, until_ms: int | None = None) -> dict[str, int]:

@@ -117,7 +117,8 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("checkpoints", ["customer", "start_ms", "end_ms", "month_scope", "selection", "n"], False, None),
     ("checkpoints", ["ws", "n"], False, None),
     ("checkpoints", ["ws", "verify_due_ms"], False, "status = 'QUEUED'"),
-    ("batches", ["ws", "verify_due_ms"], False, "state != 'DONE'"),
+    # processing is never due after verification, so "anything due" is processing_due_ms <= t
+    ("batches", ["ws", "processing_due_ms"], False, "state != 'DONE'"),
     ("events", ["ws", "event_id"], True, None),
     ("events", ["ws", "n"], False, None),
     ("events", ["ws", "next_attempt_ms"], False, "delivery_status = 'pending'"),
