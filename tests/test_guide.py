@@ -3,9 +3,7 @@ plain-HTTP Python functions (requests), against the running server."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 
-import pytest
 import requests
 from pacspace_sdk import PacSpace
 

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..errors import ApiError, customer_not_found, not_found, validation
+from ..errors import not_found, validation
 from ..ledger import checkpoints, customers, deltas, derive, gaps, receipts, verify
 from ..ledger.context import Ctx
 from ..ledger.scope import HASH_INPUT_RE, PERIOD_RE, resolve_scope
@@ -390,6 +390,3 @@ def public_receipt_pdf(ctx: Ctx, call: Call):
         receipt_pdf(doc), media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{chk["checkpoint_id"]}.pdf"'},
     )
-
-
-__all__ = ["ApiError", "customer_not_found"]

@@ -198,7 +198,7 @@ def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tu
                 )
             return Response(bytes(stored["body"]), status_code=stored["http_status"], media_type=JSON,
                             headers={"X-Request-Id": request_id, "Idempotent-Replayed": "true"})
-    call = Call(_path(request), parse_query(request, query), raw_body, request.headers, request)
+    call = Call(raw_path_params(request), parse_query(request, query), raw_body, request.headers, request)
     data = handler(ctx, call)
     if isinstance(data, Response):
         data.headers["X-Request-Id"] = request_id
@@ -212,7 +212,3 @@ def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tu
         )
     return Response(payload, status_code=call.status, media_type=JSON,
                     headers={"X-Request-Id": request_id, **call.extra_headers})
-
-
-def _path(request: Request) -> dict[str, str]:
-    return raw_path_params(request)

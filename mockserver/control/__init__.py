@@ -8,7 +8,6 @@ routes and state import/export come with the control-plane issue.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
@@ -292,5 +291,3 @@ def health(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
 
     return run
 
-
-__all__ = ["control_endpoint", "patch_settings", "json"]
