@@ -19,6 +19,19 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
+def dumps_sorted(value: Any) -> str:
+    """Canonical form for comparisons: members sorted, no whitespace, canonical decimals."""
+    return dumps(_sorted(value))
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
 def dumpb(value: Any) -> bytes:
     return dumps(value).encode("utf-8")
 

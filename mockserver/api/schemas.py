@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from ..errors import ApiError, validation
-from ..jsonout import dumps
+from ..jsonout import dumps_sorted
 from ..proofs.objects import metadata_to_json_value
 from ..proofs.primitives import canonical_decimal, delta_amount_problem, fraction_digits, significant_digits
 
@@ -375,12 +375,4 @@ def _first(errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 def body_identity(body: Any) -> str:
     """Idempotency-Key body identity: keys sorted, no whitespace, canonical decimals (§4.2)."""
-    return dumps(_sorted(body))
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
+    return dumps_sorted(body)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ApiError
-from ..jsonout import dumps
+from ..jsonout import dumps, dumps_sorted
 from ..proofs import merkle
 from ..proofs.objects import anchor_reference, batch_preimage, batch_proof_hash, delta_preimage, fingerprint
 from ..proofs.objects import metadata_digest as digest_of_metadata
@@ -83,7 +83,8 @@ class ItemOutcome:
     kind: str  # "new" | "replay" | "failed"
     row: sqlite3.Row | None = None  # replay: the original
     error: ApiError | None = None
-    new: dict[str, Any] = field(default_factory=dict)  # new: the columns to insert
+    new: dict[str, Any] = field(default_factory=dict)  # new: the columns to insert (shared with in-request replays)
+    conflict_with: "ItemOutcome | None" = None  # an earlier item of the same request this one contradicts
 
 
 def _metadata_text(metadata: Any) -> str | None:
@@ -94,17 +95,32 @@ def _adjusts_text(adjusts: Any) -> str | None:
     return None if adjusts is None else dumps(adjusts)
 
 
-def _differing_fields(item: dict[str, Any], original: sqlite3.Row) -> list[str]:
+def _same_json(a: Any, b: Any) -> bool:
+    """Compared by canonical serialization (§4.1): member order does not matter, null != {}."""
+    return (a is None and b is None) or (a is not None and b is not None and dumps_sorted(a) == dumps_sorted(b))
+
+
+def _differing_fields(item: dict[str, Any], original: dict[str, Any]) -> list[str]:
+    """Fields in which an item differs from an original (a stored row's values or an earlier item)."""
     fields = []
-    if canonical_decimal(item["delta"]) != original["amount"]:
+    if canonical_decimal(item["delta"]) != canonical_decimal(original["delta"]):
         fields.append("delta")
     if item["reason"] != original["reason"]:
         fields.append("reason")
-    if _metadata_text(item.get("metadata")) != original["metadata"]:
+    if not _same_json(item.get("metadata"), original.get("metadata")):
         fields.append("metadata")
-    if _adjusts_text(item.get("adjusts")) != original["adjusts"]:
+    if not _same_json(item.get("adjusts"), original.get("adjusts")):
         fields.append("adjusts")
     return fields
+
+
+def _row_content(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "delta": Decimal(row["amount"]),
+        "reason": row["reason"],
+        "metadata": _json_or_none(row["metadata"]),
+        "adjusts": _json_or_none(row["adjusts"]),
+    }
 
 
 def _conflict(item: dict[str, Any], record_id: str, fields: list[str]) -> ApiError:
@@ -168,19 +184,21 @@ def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
         if ref is not None:
             earlier = in_request.get((customer_id, ref))
             if earlier is not None:
-                fields = _plan_diff(item, earlier.item)
-                if fields:
-                    rid = earlier.new.get("record_id") or (earlier.row["record_id"] if earlier.row else None)
-                    outcomes.append(ItemOutcome(index, item, "failed", error=_conflict(item, rid, fields)))
-                else:
+                fields = _differing_fields(item, earlier.item)
+                if not fields:
                     outcomes.append(ItemOutcome(index, item, "replay", row=earlier.row, new=earlier.new))
+                elif earlier.row is not None:
+                    outcomes.append(ItemOutcome(index, item, "failed", error=_conflict(item, earlier.row["record_id"], fields)))
+                else:  # contradicts an item recorded by this request: its id is known after recording
+                    outcomes.append(ItemOutcome(index, item, "failed", conflict_with=earlier,
+                                                error=_conflict(item, None, fields)))
                 continue
             original = ctx.conn.execute(
                 f"SELECT {DELTA_COLUMNS} FROM deltas WHERE ws = ? AND customer_id = ? AND reference_id = ?",
                 (ctx.ws.id, customer_id, ref),
             ).fetchone()
             if original is not None:
-                fields = _differing_fields(item, original)
+                fields = _differing_fields(item, _row_content(original))
                 if fields:
                     outcomes.append(ItemOutcome(index, item, "failed", error=_conflict(item, original["record_id"], fields)))
                 else:
@@ -216,19 +234,6 @@ def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
     return outcomes
 
 
-def _plan_diff(item: dict[str, Any], earlier: dict[str, Any]) -> list[str]:
-    fields = []
-    if canonical_decimal(item["delta"]) != canonical_decimal(earlier["delta"]):
-        fields.append("delta")
-    if item["reason"] != earlier["reason"]:
-        fields.append("reason")
-    if _metadata_text(item.get("metadata")) != _metadata_text(earlier.get("metadata")):
-        fields.append("metadata")
-    if _adjusts_text(item.get("adjusts")) != _adjusts_text(earlier.get("adjusts")):
-        fields.append("adjusts")
-    return fields
-
-
 def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None = None) -> dict[str, Any] | None:
     """Insert the planned new deltas as one batch of the ledger. Returns the batch facts or None."""
     new = [o for o in outcomes if o.kind == "new"]
@@ -257,11 +262,11 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
         fp = fingerprint(d)
         fps.append(fp)
         n = first_n + i
-        outcome.new = {
+        outcome.new.update({
             "n": n, "record_id": ctx.counted_id("rec", n), "customer": customers[cid]["id"], "customer_id": cid,
             "sequence": sequences[cid], "amount": amount, "metadata": _metadata_text(metadata),
             "adjusts": _adjusts_text(item.get("adjusts")), "metadata_digest": mdigest, "fingerprint": fp,
-        }
+        })
     batch_sequence = ctx.next_number("batch")
     previous = conn.execute("SELECT last_batch_hash FROM workspaces WHERE id = ?", (ws.id,)).fetchone()[0] or ZERO_HASH
     items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
@@ -306,10 +311,15 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
 
 
 def fetch_recorded(ctx: Ctx, outcomes: list[ItemOutcome]) -> None:
-    """Attach the stored row to new outcomes (and to in-request replays of them)."""
+    """Attach the stored row to new outcomes and in-request replays of them; name the record an
+    in-request conflict contradicts."""
     for outcome in outcomes:
         if outcome.row is None and outcome.new:
             outcome.row = get_delta(ctx, outcome.new["record_id"])
+    for outcome in outcomes:
+        if outcome.conflict_with is not None:
+            details = outcome.error.details
+            outcome.error = _conflict(outcome.item, outcome.conflict_with.new["record_id"], details["fields"])
 
 
 def usage_object(ctx: Ctx, at_ms: int) -> dict[str, Any]:

@@ -1,0 +1,401 @@
+"""Idempotency (balance-api.md §4): referenceId dedupe for emit and batch items, and the
+Idempotency-Key header (byte-for-byte replays, conflicts, body identity, TTL, per-route keys)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+B = "/api/v1/balance"
+T0 = "2026-02-10T00:00:00.000Z"
+ORIGINAL = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "ref-1", "metadata": {"region": "eu"}}
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    envelope = response.json()
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == code
+    return envelope["error"]
+
+
+def _snapshot(mock) -> tuple:
+    """Everything a replay must leave unchanged."""
+    counts = mock.ok("GET", "/_mock/workspace")["counts"]
+    usage = mock.ok("GET", f"{B}/usage")
+    return counts, usage["consumedDeltas"], usage["remaining"]
+
+
+@pytest.fixture
+def frozen(mock):
+    mock.freeze(T0)
+    return mock
+
+
+# --- referenceId ---------------------------------------------------------------------------------
+
+def test_reference_replay_returns_the_record_as_it_is_now(frozen):
+    mock = frozen
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2, planAllotment=10)
+    created = mock.ok("POST", f"{B}/delta", 201, json=ORIGINAL)
+    assert created["status"] == "QUEUED" and created["idempotent"] is False
+
+    # replay while still queued
+    early = mock.ok("POST", f"{B}/delta", 200, json=ORIGINAL)
+    assert early["recordId"] == created["recordId"] and early["status"] == "QUEUED" and early["idempotent"] is True
+
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    before = _snapshot(mock)
+    assert before[1:] == (1, 9)
+    replay = mock.call("POST", f"{B}/delta", json=ORIGINAL)
+    assert replay.status_code == 200, replay.text
+    assert "Idempotent-Replayed" not in replay.headers  # a referenceId replay is not a key replay
+    data = replay.json()["data"]
+    assert data["idempotent"] is True
+    assert data["status"] == "VERIFIED"
+    assert data["processingAt"] == "2026-02-10T00:00:01.000Z"
+    assert data["verifiedAt"] == data["blockTimestamp"] == "2026-02-10T00:00:02.000Z"
+    # the replay is the stored record as delta status shows it now, plus idempotent
+    current = mock.ok("GET", f"{B}/delta/{created['recordId']}")
+    assert data == {**current, "idempotent": True}
+    assert list(data) == [*current, "idempotent"]
+    # everything except the lifecycle fields is the original reply
+    lifecycle = {"status", "processingAt", "verifiedAt", "blockTimestamp", "verificationReference", "idempotent"}
+    assert {k: v for k, v in data.items() if k not in lifecycle} == {k: v for k, v in created.items() if k not in lifecycle}
+    assert _snapshot(mock) == before
+    assert mock.ok("GET", f"{B}/derive/cust_1")["deltasCount"] == 1
+
+
+def test_reference_is_per_customer(frozen):
+    mock = frozen
+    first = mock.ok("POST", f"{B}/delta", 201, json=ORIGINAL)
+    other = mock.ok("POST", f"{B}/delta", 201, json={**ORIGINAL, "customerId": "cust_2", "delta": 9})
+    assert other["recordId"] != first["recordId"] and other["idempotent"] is False
+
+
+def test_replay_is_not_subject_to_cadence_or_allotment(frozen):
+    mock = frozen
+    mock.settings(cadenceLimitSeconds=600, planAllotment=1)
+    created = mock.ok("POST", f"{B}/delta", 201, json=ORIGINAL)
+    replay = mock.ok("POST", f"{B}/delta", 200, json=ORIGINAL)
+    assert replay["recordId"] == created["recordId"] and replay["idempotent"] is True
+    assert mock.ok("GET", f"{B}/usage")["consumedDeltas"] == 1
+
+
+@pytest.fixture
+def with_target(frozen):
+    """The original (with metadata) plus another delta of the same customer to point adjusts at."""
+    target = frozen.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": 1, "reason": "seed",
+                                                        "referenceId": "target"})
+    original = frozen.ok("POST", f"{B}/delta", 201, json=ORIGINAL)
+    return frozen, target, original
+
+
+@pytest.mark.parametrize("change,fields", [
+    ({"delta": -6}, ["delta"]),
+    ({"reason": "other"}, ["reason"]),
+    ({"metadata": {"region": "us"}}, ["metadata"]),
+    ({"metadata": None}, ["metadata"]),
+    ({"metadata": {}}, ["metadata"]),
+    ({"adjusts": {"referenceId": "target"}}, ["adjusts"]),
+    ({"delta": 5, "metadata": {"region": "eu", "x": 1}}, ["delta", "metadata"]),
+    ({"adjusts": {"recordId": "TARGET"}, "reason": "r2", "metadata": {"a": 1}, "delta": -5.5},
+     ["delta", "reason", "metadata", "adjusts"]),
+])
+def test_reference_conflict_lists_differing_fields_in_order(with_target, change, fields):
+    mock, target, original = with_target
+    if change.get("adjusts") == {"recordId": "TARGET"}:
+        change = {**change, "adjusts": {"recordId": target["recordId"]}}
+    before = _snapshot(mock)
+    err = _error(mock.call("POST", f"{B}/delta", json={**ORIGINAL, **change}), 409, "IDEMPOTENCY_CONFLICT")
+    assert err["details"] == {"referenceId": "ref-1", "recordId": original["recordId"], "fields": fields}
+    assert "ref-1" in err["message"]
+    assert _snapshot(mock) == before
+
+
+@pytest.mark.parametrize("raw", [
+    '{"customerId":"cust_1","delta":100,"reason":"usage","referenceId":"dec"}',
+    '{"customerId":"cust_1","delta":100.0,"reason":"usage","referenceId":"dec"}',
+    '{"customerId":"cust_1","delta":1E+2,"reason":"usage","referenceId":"dec"}',
+    '{"customerId":"cust_1","delta":100.000,"reason":"usage","referenceId":"dec","metadata":null,"adjusts":null}',
+])
+def test_equal_decimals_are_the_same_content(frozen, raw):
+    mock = frozen
+    created = mock.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": 100, "reason": "usage",
+                                                       "referenceId": "dec"})
+    replay = mock.ok("POST", f"{B}/delta", 200, data=raw, headers={"Content-Type": "application/json"})
+    assert replay["recordId"] == created["recordId"] and replay["idempotent"] is True and replay["delta"] == 100
+
+
+def test_null_metadata_differs_from_empty_object(frozen):
+    mock = frozen
+    no_meta = mock.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "n"})
+    # absent equals null ...
+    assert mock.ok("POST", f"{B}/delta", 200, json={"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "n",
+                                                    "metadata": None})["recordId"] == no_meta["recordId"]
+    # ... but {} is different content
+    err = _error(mock.call("POST", f"{B}/delta", json={"customerId": "cust_1", "delta": -1, "reason": "u",
+                                                       "referenceId": "n", "metadata": {}}), 409, "IDEMPOTENCY_CONFLICT")
+    assert err["details"]["fields"] == ["metadata"]
+    empty = mock.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "e",
+                                                     "metadata": {}})
+    assert empty["metadata"] == {}
+    err = _error(mock.call("POST", f"{B}/delta", json={"customerId": "cust_1", "delta": -1, "reason": "u",
+                                                       "referenceId": "e"}), 409, "IDEMPOTENCY_CONFLICT")
+    assert err["details"] == {"referenceId": "e", "recordId": empty["recordId"], "fields": ["metadata"]}
+    # adjusts absent equals adjusts null
+    assert mock.ok("POST", f"{B}/delta", 200, json={"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "n",
+                                                    "adjusts": None})["idempotent"] is True
+
+
+def test_metadata_member_order_does_not_matter(frozen):
+    mock = frozen
+    body = {"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "m", "metadata": {"a": 1, "b": {"y": 2, "x": [1, 2]}}}
+    rec = mock.ok("POST", f"{B}/delta", 201, json=body)
+    again = mock.ok("POST", f"{B}/delta", 200, data='{"metadata":{"b":{"x":[1,2],"y":2},"a":1},"referenceId":"m",'
+                                                    '"reason":"u","delta":-1,"customerId":"cust_1"}')
+    assert again["recordId"] == rec["recordId"] and again["idempotent"] is True
+
+
+def test_metadata_numbers_compare_canonically(frozen):
+    """Metadata numbers are canonicalized by JCS (proofs.md 2.4): 1.0 and 1 serialize alike."""
+    mock = frozen
+    body = {"customerId": "cust_1", "delta": -1, "reason": "u", "referenceId": "num", "metadata": {"a": 1, "b": 2.5}}
+    rec = mock.ok("POST", f"{B}/delta", 201, json=body)
+    again = mock.ok("POST", f"{B}/delta", 200, data='{"customerId":"cust_1","delta":-1,"reason":"u","referenceId":"num",'
+                                                    '"metadata":{"a":1.0,"b":2.50}}')
+    assert again["recordId"] == rec["recordId"] and again["idempotent"] is True
+    assert again["metadataDigest"] == rec["metadataDigest"]
+
+
+# --- batch items ------------------------------------------------------------------------------------
+
+def test_batch_items_replay_and_conflict_inside_one_request(frozen):
+    mock = frozen
+    item = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "b-1"}
+    other = {"customerId": "cust_2", "delta": 3, "reason": "credit"}
+    conflicting = {**item, "delta": -6}
+    reply = mock.call("POST", f"{B}/delta/batch", json={"deltas": [item, other, item, conflicting]})
+    assert reply.status_code == 201, reply.text
+    data = reply.json()["data"]
+    r0, r1, r2, r3 = data["results"]
+    assert [r["index"] for r in data["results"]] == [0, 1, 2, 3]
+    assert (r0["status"], r0["idempotent"], r0["error"], r0["sequenceNumber"]) == ("QUEUED", False, None, "1")
+    assert (r1["status"], r1["idempotent"], r1["customerId"]) == ("QUEUED", False, "cust_2")
+    # the later identical item is a replay of the first (its current status: QUEUED in this request)
+    assert (r2["status"], r2["idempotent"], r2["recordId"], r2["error"]) == ("QUEUED", True, r0["recordId"], None)
+    assert r2["sequenceNumber"] == "1" and r2["receiptId"] == r0["receiptId"]
+    # the later different item fails
+    assert (r3["status"], r3["error"], r3["idempotent"]) == ("FAILED", "IDEMPOTENCY_CONFLICT", False)
+    assert (r3["recordId"], r3["receiptId"], r3["sequenceNumber"]) == (None, None, None)
+    assert r3["delta"] == -6 and r3["referenceId"] == "b-1" and r3["message"]
+    # one batch for everything recorded
+    assert (data["totalQueued"], data["totalFailed"], data["totalRecorded"], data["totalReplayed"]) == (3, 1, 2, 1)
+    assert data["_efficiency"] == {"items": 4, "recorded": 2, "replayed": 1, "failed": 1}
+    assert data["batchSequence"] == 1
+    assert data["receiptId"] == r0["receiptId"] == r1["receiptId"]
+    first = mock.ok("GET", f"{B}/delta/{r0['recordId']}")
+    second = mock.ok("GET", f"{B}/delta/{r1['recordId']}")
+    assert first["receiptId"] == second["receiptId"] == data["receiptId"]
+    assert first["recordedAt"] == second["recordedAt"] == T0
+    assert first["verificationReference"] == second["verificationReference"] is not None
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["deltas"] == 2
+
+    # the batch tree holds the two recorded deltas in request order; the next request is batch 2
+    public = mock.ok("GET", f"/api/v1/verify/{data['receiptId']}")
+    assert public["kind"] == "batch" and public["verified"] is True
+    assert [r["recordId"] for r in public["records"]] == [r0["recordId"], r1["recordId"]]
+    assert public["verification"]["batch"]["batchSequence"] == 1
+    assert public["verification"]["batch"]["itemCount"] == 2
+    nxt = mock.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": -1, "reason": "usage"})
+    nxt_batch = mock.ok("GET", f"/api/v1/verify/{nxt['receiptId']}")["verification"]["batch"]
+    assert nxt_batch["batchSequence"] == 2 and nxt_batch["previousProofHash"] == data["receiptId"]
+
+
+def test_batch_conflict_with_an_earlier_item_of_the_same_request(frozen):
+    mock = frozen
+    item = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "b-1"}
+    reply = mock.call("POST", f"{B}/delta/batch", json={"deltas": [item, {**item, "metadata": {}}]})
+    assert reply.status_code == 201, reply.text
+    data = reply.json()["data"]
+    first, second = data["results"]
+    assert (first["status"], first["idempotent"], first["error"]) == ("QUEUED", False, None)
+    assert (second["status"], second["error"], second["recordId"]) == ("FAILED", "IDEMPOTENCY_CONFLICT", None)
+    assert (data["totalRecorded"], data["totalFailed"], data["batchSequence"]) == (1, 1, 1)
+    assert data["receiptId"] == first["receiptId"]
+
+
+def test_batch_with_nothing_new_is_200(frozen):
+    mock = frozen
+    item = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "b-1"}
+    created = mock.ok("POST", f"{B}/delta", 201, json=item)
+    before = _snapshot(mock)
+    reply = mock.call("POST", f"{B}/delta/batch", json={"deltas": [item, {**item, "reason": "changed"}]})
+    assert reply.status_code == 200, reply.text
+    data = reply.json()["data"]
+    assert (data["totalQueued"], data["totalFailed"], data["totalRecorded"], data["totalReplayed"]) == (1, 1, 0, 1)
+    assert data["receiptId"] is None and data["batchSequence"] is None
+    replayed, failed = data["results"]
+    assert (replayed["status"], replayed["idempotent"], replayed["recordId"]) == ("VERIFIED", True, created["recordId"])
+    assert replayed["receiptId"] == created["receiptId"]
+    assert (failed["status"], failed["error"]) == ("FAILED", "IDEMPOTENCY_CONFLICT")
+    assert _snapshot(mock) == before
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------------------
+
+KEYED = {"customerId": "cust_1", "delta": -5, "reason": "usage"}
+
+
+def _keyed(mock, key: str, body=None, raw: str | None = None, path: str = f"{B}/delta"):
+    headers = {"Idempotency-Key": key}
+    if raw is not None:
+        return mock.call("POST", path, data=raw, headers={**headers, "Content-Type": "application/json"})
+    return mock.call("POST", path, json=KEYED if body is None else body, headers=headers)
+
+
+def test_key_replay_is_byte_for_byte(frozen):
+    mock = frozen
+    first = _keyed(mock, "k-1")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    assert first.json()["data"]["status"] == "QUEUED"
+    mock.clock_set("2026-02-10T00:05:00.000Z")
+    assert mock.ok("GET", f"{B}/delta/{first.json()['data']['recordId']}")["status"] == "VERIFIED"
+    before = _snapshot(mock)
+    again = _keyed(mock, "k-1")
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content  # still says QUEUED: the stored reply, not the current record
+    assert again.headers["Content-Type"].startswith("application/json")
+    assert again.headers["X-Request-Id"] != first.headers["X-Request-Id"]
+    assert _snapshot(mock) == before
+    assert mock.ok("GET", f"{B}/derive/cust_1")["deltasCount"] == 1
+
+
+def test_key_with_a_different_body_is_409(frozen):
+    mock = frozen
+    assert _keyed(mock, "k-1").status_code == 201
+    before = _snapshot(mock)
+    err = _error(_keyed(mock, "k-1", {**KEYED, "delta": -6}), 409, "IDEMPOTENCY_KEY_REUSED")
+    assert err["details"] == {"field": "Idempotency-Key", "reason": "conflict"}
+    err = _error(_keyed(mock, "k-1", {**KEYED, "referenceId": "extra"}), 409, "IDEMPOTENCY_KEY_REUSED")
+    assert err["details"] == {"field": "Idempotency-Key", "reason": "conflict"}
+    assert _snapshot(mock) == before
+
+
+@pytest.mark.parametrize("raw", [
+    '{"customerId":"cust_1","delta":-5,"reason":"usage"}',
+    '{\n  "customerId" : "cust_1",\n  "delta" : -5,\n  "reason" : "usage"\n}\n',
+    '{"reason":"usage","delta":-5,"customerId":"cust_1"}',
+    '{"customerId":"cust_1","delta":-5.0,"reason":"usage"}',
+    '{"delta":-5.000, "customerId":"cust_1","reason":"usage"}',
+])
+def test_key_body_identity_ignores_formatting(frozen, raw):
+    mock = frozen
+    first = _keyed(mock, "k-fmt")
+    assert first.status_code == 201
+    again = _keyed(mock, "k-fmt", raw=raw)
+    assert again.status_code == 201, again.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.content == first.content
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["deltas"] == 1
+
+
+def test_rejected_request_stores_nothing_under_the_key(frozen):
+    mock = frozen
+    bad = _keyed(mock, "k-fix", {**KEYED, "delta": 0})
+    _error(bad, 400, "VALIDATION_ERROR")
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["deltas"] == 0
+    # the corrected retry runs normally (no 409, no replay of the 400)
+    fixed = _keyed(mock, "k-fix")
+    assert fixed.status_code == 201, fixed.text
+    assert "Idempotent-Replayed" not in fixed.headers
+    # from now on the key holds the 201
+    again = _keyed(mock, "k-fix")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.content == fixed.content
+    # a business rejection (402) stores nothing either
+    mock.settings(planAllotment=1)
+    refused = _keyed(mock, "k-402", {**KEYED, "delta": -9})
+    _error(refused, 402, "INSUFFICIENT_CREDITS")
+    mock.settings(planAllotment=None)
+    retried = _keyed(mock, "k-402", {**KEYED, "delta": -9})
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+
+
+def test_key_expires_after_the_ttl_of_virtual_time(frozen):
+    mock = frozen
+    mock.settings(idempotencyTtlSeconds=60)
+    first = _keyed(mock, "k-ttl")
+    assert first.status_code == 201
+    mock.clock_set("2026-02-10T00:00:30.000Z")
+    within = _keyed(mock, "k-ttl")
+    assert within.headers.get("Idempotent-Replayed") == "true" and within.content == first.content
+    mock.clock_set("2026-02-10T00:01:01.000Z")
+    expired = _keyed(mock, "k-ttl")
+    assert expired.status_code == 201, expired.text
+    assert "Idempotent-Replayed" not in expired.headers
+    assert expired.json()["data"]["recordId"] != first.json()["data"]["recordId"]
+    assert expired.json()["data"]["recordedAt"] == "2026-02-10T00:01:01.000Z"
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["deltas"] == 2
+    # the key now holds the new reply; a different body after expiry was allowed too
+    replay = _keyed(mock, "k-ttl")
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.content == expired.content
+    mock.clock_set("2026-02-10T00:02:02.000Z")
+    different = _keyed(mock, "k-ttl", {**KEYED, "delta": 7})
+    assert different.status_code == 201 and different.json()["data"]["delta"] == 7
+
+
+def test_key_is_per_route(frozen):
+    mock = frozen
+    emit = _keyed(mock, "k-route")
+    batch = _keyed(mock, "k-route", {"deltas": [{"customerId": "cust_2", "delta": 2, "reason": "credit"}]},
+                   path=f"{B}/delta/batch")
+    checkpoint = _keyed(mock, "k-route", {"customerId": "cust_1", "period": "2026-02"}, path=f"{B}/checkpoint")
+    for reply in (emit, batch, checkpoint):
+        assert reply.status_code == 201, reply.text
+        assert "Idempotent-Replayed" not in reply.headers
+    assert batch.json()["data"]["totalRecorded"] == 1
+    assert checkpoint.json()["data"]["treeSize"] == 1
+    # each route replays its own stored reply
+    again = _keyed(mock, "k-route", {"customerId": "cust_1", "period": "2026-02"}, path=f"{B}/checkpoint")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.content == checkpoint.content
+    again = _keyed(mock, "k-route", {"deltas": [{"customerId": "cust_2", "delta": 2, "reason": "credit"}]},
+                   path=f"{B}/delta/batch")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.content == batch.content
+    counts = mock.ok("GET", "/_mock/workspace")["counts"]
+    assert (counts["deltas"], counts["checkpoints"]) == (2, 1)
+
+
+def test_checkpoint_key_replay_keeps_the_stored_status(frozen):
+    mock = frozen
+    mock.ok("POST", f"{B}/delta", 201, json=KEYED)
+    first = _keyed(mock, "k-chk", {"customerId": "cust_1"}, path=f"{B}/checkpoint")
+    assert first.status_code == 201 and first.json()["data"]["status"] == "QUEUED"
+    # without the key the same request now sees the verified checkpoint (200, idempotent)
+    plain = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "cust_1"})
+    assert plain["status"] == "VERIFIED" and plain["idempotent"] is True
+    again = _keyed(mock, "k-chk", {"customerId": "cust_1"}, path=f"{B}/checkpoint")
+    assert again.status_code == 201 and again.content == first.content
+    assert again.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_key_check_runs_before_reference_dedupe(frozen):
+    mock = frozen
+    body = {**KEYED, "referenceId": "both"}
+    first = _keyed(mock, "k-both", body)
+    assert first.status_code == 201
+    # same key: the stored 201, byte for byte
+    keyed_again = _keyed(mock, "k-both", body)
+    assert keyed_again.status_code == 201 and keyed_again.content == first.content
+    assert keyed_again.headers.get("Idempotent-Replayed") == "true"
+    # another key: the referenceId replay (200, idempotent true)
+    other_key = _keyed(mock, "k-other", body)
+    assert other_key.status_code == 200 and "Idempotent-Replayed" not in other_key.headers
+    assert other_key.json()["data"]["idempotent"] is True
+    assert other_key.json()["data"]["recordId"] == first.json()["data"]["recordId"]
+    # and that 200 is what k-other now replays
+    replay = _keyed(mock, "k-other", body)
+    assert replay.status_code == 200 and replay.content == other_key.content
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert json.loads(replay.content)["data"]["idempotent"] is True

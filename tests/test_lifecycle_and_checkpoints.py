@@ -1,0 +1,566 @@
+"""Lifecycle on the frozen virtual clock (balance-api.md §3), cadence and allotment (§5.1, §5.2),
+checkpoints (§5.6: reuse, supersession, chains, all customers, selection, empty windows, scope
+identity), which checkpoint a receipt uses (§5.0.3), derive in checkpoint mode (§2.5), breakdown
+buckets (§5.0.4) and month boundaries (§2.2)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from mockserver.proofs.merkle import mth
+from mockserver.proofs.primitives import from_hex
+from mockserver.proofs.verifier import verify_receipt
+
+B = "/api/v1/balance"
+T0 = "2026-02-10T00:00:00.000Z"
+EMPTY_ROOT = "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+HASH_RE = r"^0x[0-9a-f]{64}$"
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    envelope = response.json()
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == code
+    return envelope["error"]
+
+
+def _emit(mock, customer: str, amount, **extra) -> dict:
+    return mock.ok("POST", f"{B}/delta", 201, json={"customerId": customer, "delta": amount, "reason": "usage", **extra})
+
+
+def _items_root(fingerprints: list[str]) -> str:
+    return "0x" + mth([from_hex(fp) for fp in fingerprints]).hex()
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+def test_delta_lifecycle_on_the_virtual_clock(mock):
+    import re
+
+    mock.freeze(T0)
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    created = _emit(mock, "c1", -5)
+    assert created["status"] == "QUEUED" and created["recordedAt"] == T0
+    assert [created[k] for k in ("processingAt", "verifiedAt", "blockTimestamp", "verificationReference")] == [None] * 4
+    rid = created["recordId"]
+
+    def state():
+        return mock.ok("GET", f"{B}/delta/{rid}")
+
+    assert state()["status"] == "QUEUED"
+    derived = mock.ok("GET", f"{B}/derive/c1")
+    assert (derived["computedBalance"], derived["deltasCount"], derived["pendingCount"], derived["deltas"]) == (0, 0, 1, [])
+    assert derived["latestRecordId"] is None and derived["latestReceiptId"] is None
+    assert mock.ok("GET", f"{B}/customers/c1")["totalDeltas"] == 1
+    assert mock.ok("GET", f"{B}/usage")["consumedDeltas"] == 1
+    gaps = mock.ok("GET", f"{B}/gaps/c1")
+    assert gaps["gaps"] == [{"fromSequence": 1, "toSequence": 1, "count": 1, "state": "pending"}]
+
+    mock.clock_set("2026-02-10T00:00:00.999Z")
+    assert state()["status"] == "QUEUED"
+
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    processing = state()
+    assert processing["status"] == "PROCESSING"
+    assert processing["processingAt"] == "2026-02-10T00:00:01.000Z" and processing["verifiedAt"] is None
+    assert processing["verificationReference"] is None
+    derived = mock.ok("GET", f"{B}/derive/c1")
+    assert (derived["computedBalance"], derived["deltasCount"], derived["pendingCount"]) == (0, 0, 1)
+
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    verified = state()
+    assert verified["status"] == "VERIFIED"
+    assert verified["processingAt"] == "2026-02-10T00:00:01.000Z"
+    assert verified["verifiedAt"] == verified["blockTimestamp"] == "2026-02-10T00:00:02.000Z"
+    assert re.match(HASH_RE, verified["verificationReference"])
+    assert (verified["failedAt"], verified["error"]) == (None, None)
+    derived = mock.ok("GET", f"{B}/derive/c1")
+    assert (derived["computedBalance"], derived["deltasCount"], derived["pendingCount"]) == (-5, 1, 0)
+    assert derived["latestRecordId"] == rid and derived["latestReceiptId"] == created["receiptId"]
+    assert mock.ok("GET", f"{B}/gaps/c1")["verifiedThrough"] == 1
+
+
+def test_checkpoint_lifecycle_and_pending_deltas(mock):
+    mock.freeze(T0)
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    _emit(mock, "c1", -5)
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert chk["status"] == "QUEUED" and chk["verifiedAt"] is None and chk["treeSize"] == 1
+    assert chk["createdAt"] == "2026-02-10T00:00:02.000Z"
+    # a new delta that is not yet VERIFIED does not change the covered set
+    _emit(mock, "c1", -3)
+    again = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "c1", "period": "2026-02"})
+    assert again["checkpointId"] == chk["checkpointId"] and again["idempotent"] is True
+    proof = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})
+    assert proof["checkpointId"] == chk["checkpointId"]
+    assert (proof["deltaCount"], proof["pendingDeltaCount"], proof["uncoveredDeltaCount"]) == (1, 1, 0)
+    assert proof["status"] == "QUEUED"
+
+    mock.clock_set("2026-02-10T00:00:03.999Z")
+    assert mock.ok("GET", f"{B}/checkpoints")["checkpoints"][0]["status"] == "QUEUED"
+    mock.clock_set("2026-02-10T00:00:04.000Z")
+    listed = mock.ok("GET", f"{B}/checkpoints")["checkpoints"]
+    assert [c["status"] for c in listed] == ["VERIFIED"]
+    assert listed[0]["verifiedAt"] == listed[0]["blockTimestamp"] == "2026-02-10T00:00:04.000Z"
+    # the second delta is VERIFIED at 00:00:04 too: now the same request supersedes
+    newer = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert newer["supersedes"] == chk["checkpointId"] and newer["treeSize"] == 2 and newer["netChange"] == -8
+
+
+def test_delay_settings_apply_to_objects_created_afterwards(mock):
+    mock.freeze(T0)
+    mock.settings(processingDelaySeconds=10, verifyDelaySeconds=20)
+    slow = _emit(mock, "c1", -1)
+    mock.settings(processingDelaySeconds=0, verifyDelaySeconds=0)
+    fast = _emit(mock, "c2", -1)
+    assert mock.ok("GET", f"{B}/delta/{fast['recordId']}")["status"] == "VERIFIED"
+    assert mock.ok("GET", f"{B}/delta/{slow['recordId']}")["status"] == "QUEUED"
+    mock.clock_set("2026-02-10T00:00:20.000Z")
+    assert mock.ok("GET", f"{B}/delta/{slow['recordId']}")["verifiedAt"] == "2026-02-10T00:00:20.000Z"
+
+
+# --- cadence and allotment --------------------------------------------------------------------------
+
+def test_cadence_limit_on_emit(mock):
+    mock.freeze(T0)
+    mock.settings(cadenceLimitSeconds=120)
+    _emit(mock, "c1", -1, referenceId="first")
+    mock.clock_set("2026-02-10T00:00:30.000Z")
+    before = mock.ok("GET", "/_mock/workspace")["counts"]
+    response = mock.call("POST", f"{B}/delta", json={"customerId": "c1", "delta": -2, "reason": "usage"})
+    err = _error(response, 429, "CADENCE_LIMIT")
+    assert err["retryAfterSeconds"] == 90 and err["customerId"] == "c1"
+    assert response.headers["Retry-After"] == "90"
+    assert list(err) == ["code", "message", "retryAfterSeconds", "customerId"]
+    assert mock.ok("GET", "/_mock/workspace")["counts"] == before
+    # another customer is not limited; a referenceId replay is not a new submission
+    _emit(mock, "c2", -1)
+    assert mock.ok("POST", f"{B}/delta", 200, json={"customerId": "c1", "delta": -1, "reason": "usage",
+                                                    "referenceId": "first"})["idempotent"] is True
+    # the remaining time is rounded up
+    mock.clock_set("2026-02-10T00:01:59.500Z")
+    response = mock.call("POST", f"{B}/delta", json={"customerId": "c1", "delta": -2, "reason": "usage"})
+    assert _error(response, 429, "CADENCE_LIMIT")["retryAfterSeconds"] == 1
+    assert response.headers["Retry-After"] == "1"
+    mock.clock_set("2026-02-10T00:02:00.000Z")
+    assert _emit(mock, "c1", -2)["sequence"] == 2
+
+
+def test_cadence_limit_inside_a_batch(mock):
+    mock.freeze(T0)
+    mock.settings(cadenceLimitSeconds=120)
+    reply = mock.call("POST", f"{B}/delta/batch", json={"deltas": [
+        {"customerId": "c1", "delta": -1, "reason": "usage"},
+        {"customerId": "c2", "delta": -2, "reason": "usage"},
+        {"customerId": "c1", "delta": -3, "reason": "usage"},
+        {"customerId": "c3", "delta": -4, "reason": "usage"},
+    ]})
+    assert reply.status_code == 201, reply.text
+    data = reply.json()["data"]
+    assert [r["status"] for r in data["results"]] == ["QUEUED", "QUEUED", "FAILED", "QUEUED"]
+    failed = data["results"][2]
+    assert (failed["error"], failed["customerId"], failed["delta"], failed["recordId"]) == ("CADENCE_LIMIT", "c1", -3, None)
+    assert "c1" in failed["message"] and "120" in failed["message"]
+    assert (data["totalQueued"], data["totalFailed"], data["totalRecorded"]) == (3, 1, 3)
+    assert len({r["receiptId"] for r in data["results"] if r["recordId"]}) == 1
+    assert mock.ok("GET", f"{B}/derive/c1")["computedBalance"] == -1
+
+
+def test_plan_allotment(mock):
+    mock.freeze(T0)
+    mock.settings(planAllotment=3)
+    _emit(mock, "c1", -1, referenceId="a")
+    _emit(mock, "c2", -1)
+    usage = mock.ok("GET", f"{B}/usage")
+    assert (usage["remaining"], usage["allowed"], usage["consumedDeltas"], usage["plan"]) == (1, True, 2, "allotment")
+    # a batch of two: the first fits, the second fails per item
+    data = mock.ok("POST", f"{B}/delta/batch", 201, json={"deltas": [
+        {"customerId": "c1", "delta": -1, "reason": "usage"}, {"customerId": "c2", "delta": -1, "reason": "usage"}]})
+    assert [(r["status"], r["error"]) for r in data["results"]] == [("QUEUED", None), ("FAILED", "INSUFFICIENT_CREDITS")]
+    usage = mock.ok("GET", f"{B}/usage")
+    assert usage == {**usage, "remaining": 0, "allowed": False, "consumedDeltas": 3, "remainingDeltas": 0,
+                     "monthlyAllotment": 3, "includedDeltas": 3, "overageCount": 0}
+    before = mock.ok("GET", "/_mock/workspace")["counts"]
+    _error(mock.call("POST", f"{B}/delta", json={"customerId": "c3", "delta": -1, "reason": "usage"}), 402,
+           "INSUFFICIENT_CREDITS")
+    assert mock.ok("GET", "/_mock/workspace")["counts"] == before
+    # replays still work; a batch with nothing recorded is 200
+    assert mock.ok("POST", f"{B}/delta", 200, json={"customerId": "c1", "delta": -1, "reason": "usage",
+                                                    "referenceId": "a"})["idempotent"] is True
+    only_failed = mock.call("POST", f"{B}/delta/batch", json={"deltas": [{"customerId": "c1", "delta": -1, "reason": "u"}]})
+    assert only_failed.status_code == 200
+    assert only_failed.json()["data"]["results"][0]["error"] == "INSUFFICIENT_CREDITS"
+    # a new month has a fresh allotment
+    mock.clock_set("2026-03-01T00:00:00.000Z")
+    usage = mock.ok("GET", f"{B}/usage")
+    assert (usage["period"], usage["consumedDeltas"], usage["remaining"], usage["allowed"]) == ("2026-03", 0, 3, True)
+    _emit(mock, "c3", -1)
+
+
+# --- checkpoints ----------------------------------------------------------------------------------------
+
+def test_checkpoint_reuse_supersede_and_chain(mock):
+    mock.freeze(T0)
+    first_delta = _emit(mock, "c1", -10)
+    chk1 = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert chk1["idempotent"] is False and chk1["status"] == "QUEUED"
+    assert (chk1["treeSize"], chk1["netChange"], chk1["fromSequence"], chk1["toSequence"]) == (1, -10, 1, 1)
+    assert chk1["itemsRoot"] == _items_root([first_delta["fingerprint"]])
+    assert (chk1["previousProofRoot"], chk1["supersedes"], chk1["supersededBy"]) == (None, None, None)
+    assert chk1["merkleRoot"] == chk1["proofRoot"] and chk1["receiptId"] == chk1["checkpointId"]
+    assert (chk1["period"], chk1["startDate"], chk1["endDate"]) == ("2026-02", "2026-02-01T00:00:00.000Z",
+                                                                    "2026-03-01T00:00:00.000Z")
+
+    again = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "c1", "period": "2026-02"})
+    assert again["idempotent"] is True
+    assert (again["checkpointId"], again["proofRoot"]) == (chk1["checkpointId"], chk1["proofRoot"])
+    assert again["status"] == "VERIFIED"
+
+    second_delta = _emit(mock, "c1", -5)
+    chk2 = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert chk2["idempotent"] is False and chk2["checkpointId"] != chk1["checkpointId"]
+    assert chk2["supersedes"] == chk1["checkpointId"] and chk2["supersededBy"] is None
+    assert chk2["previousProofRoot"] == chk1["proofRoot"]
+    assert (chk2["treeSize"], chk2["netChange"], chk2["endingBalance"], chk2["toSequence"]) == (2, -15, -15, 2)
+    assert chk2["itemsRoot"] == _items_root([first_delta["fingerprint"], second_delta["fingerprint"]])
+
+    listed = mock.ok("GET", f"{B}/checkpoints", params={"customerId": "c1"})
+    assert [c["checkpointId"] for c in listed["checkpoints"]] == [chk2["checkpointId"], chk1["checkpointId"]]
+    old = listed["checkpoints"][1]
+    assert old["supersededBy"] == chk2["checkpointId"] and "idempotent" not in old
+    receipts = mock.ok("GET", f"{B}/customers/c1/receipts")["receipts"]
+    assert [(r["receiptId"], r["supersededBy"]) for r in receipts] == [(chk2["checkpointId"], None),
+                                                                       (chk1["checkpointId"], chk2["checkpointId"])]
+    # the superseded checkpoint stays verifiable
+    public = mock.ok("GET", f"/api/v1/verify/{chk1['proofRoot']}")
+    assert public["verified"] is True and public["summary"]["recordCount"] == 1
+    # the scoped receipt uses the latest
+    proof = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})
+    assert (proof["checkpointId"], proof["proofRoot"], proof["finalBalance"]) == (chk2["checkpointId"], chk2["proofRoot"], -15)
+    # the chain runs across scopes: a custom-window checkpoint follows chk2
+    custom = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "startDate": "2026-02-09",
+                                                           "endDate": "2026-02-11"})
+    assert custom["previousProofRoot"] == chk2["proofRoot"] and custom["supersedes"] is None
+    assert custom["period"] is None and custom["scope"]["mode"] == "custom"
+    # another customer's chain is its own
+    _emit(mock, "c2", -1)
+    other = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c2", "period": "2026-02"})
+    assert other["previousProofRoot"] is None
+
+
+def test_receipt_of_a_locked_period_reports_uncovered_deltas(mock):
+    mock.freeze(T0)
+    _emit(mock, "c1", -10)
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    first = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})  # commits the checkpoint
+    assert (first["deltaCount"], first["finalBalance"], first["uncoveredDeltaCount"]) == (1, -10, 0)
+    locked_id, locked_root = first["checkpointId"], first["proofRoot"]
+
+    mock.clock_set("2026-02-11T00:00:00.000Z")
+    _emit(mock, "c1", -5)
+    mock.clock_set("2026-02-11T00:00:01.000Z")
+    later = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})
+    assert (later["checkpointId"], later["proofRoot"]) == (locked_id, locked_root)
+    assert (later["deltaCount"], later["finalBalance"], later["uncoveredDeltaCount"], later["pendingDeltaCount"]) == (1, -10, 1, 0)
+    assert mock.ok("GET", f"{B}/receipt/c1", params={"period": "2026-02"})["checkpointId"] == locked_id
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["checkpoints"] == 1
+
+    newer = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert newer["supersedes"] == locked_id and newer["previousProofRoot"] == locked_root
+    refreshed = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})
+    assert refreshed["checkpointId"] == newer["checkpointId"]
+    assert (refreshed["deltaCount"], refreshed["finalBalance"], refreshed["uncoveredDeltaCount"]) == (2, -15, 0)
+    # the receipt document of the old checkpoint still shows the old lock
+    old_doc = mock.ok("GET", f"{B}/receipts/{locked_id}")
+    assert (old_doc["proofRoot"], old_doc["deltaCount"], old_doc["uncoveredDeltaCount"]) == (locked_root, 1, 1)
+
+
+def test_all_customers_checkpoint(mock):
+    mock.freeze("2026-01-20T00:00:00.000Z")
+    _emit(mock, "c_c", -1)  # January only: no February checkpoint
+    mock.clock_set(T0)
+    _emit(mock, "c_b", -2)
+    _emit(mock, "c_a", -3)
+    _emit(mock, "c_a", -4)
+    mock.settings(processingDelaySeconds=5, verifyDelaySeconds=10)
+    _emit(mock, "c_e", -9)  # recorded in the window but not VERIFIED yet
+
+    response = mock.call("POST", f"{B}/checkpoint", json={"period": "2026-02"})
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    assert (data["count"], data["createdCount"]) == (3, 3)
+    assert data["scope"]["mode"] == "period" and data["scope"]["period"] == "2026-02"
+    by_customer = {c["customerId"]: c for c in data["checkpoints"]}
+    assert [c["customerId"] for c in data["checkpoints"]] == ["c_a", "c_b", "c_e"]
+    assert all(c["idempotent"] is False for c in data["checkpoints"])
+    assert (by_customer["c_a"]["treeSize"], by_customer["c_a"]["netChange"]) == (2, -7)
+    assert (by_customer["c_b"]["treeSize"], by_customer["c_b"]["netChange"]) == (1, -2)
+    empty = by_customer["c_e"]
+    assert (empty["treeSize"], empty["itemsRoot"], empty["fromSequence"], empty["toSequence"], empty["netChange"]) == (
+        0, EMPTY_ROOT, None, None, 0)
+
+    repeat = mock.call("POST", f"{B}/checkpoint", json={"period": "2026-02"})
+    assert repeat.status_code == 200, repeat.text
+    repeat_data = repeat.json()["data"]
+    assert (repeat_data["count"], repeat_data["createdCount"]) == (3, 0)
+    assert [c["checkpointId"] for c in repeat_data["checkpoints"]] == [c["checkpointId"] for c in data["checkpoints"]]
+    assert all(c["idempotent"] is True for c in repeat_data["checkpoints"])
+
+    mock.clock_set("2026-02-10T00:00:10.000Z")  # c_e's delta is VERIFIED now
+    third = mock.call("POST", f"{B}/checkpoint", json={"period": "2026-02"})
+    assert third.status_code == 201
+    third_data = third.json()["data"]
+    assert (third_data["count"], third_data["createdCount"]) == (3, 1)
+    assert [c["idempotent"] for c in third_data["checkpoints"]] == [True, True, False]
+    new_e = third_data["checkpoints"][2]
+    assert new_e["supersedes"] == empty["checkpointId"] and new_e["previousProofRoot"] == empty["proofRoot"]
+    assert (new_e["treeSize"], new_e["netChange"]) == (1, -9)
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["checkpoints"] == 4
+    # a month nobody had deltas in creates nothing: 200
+    nothing = mock.call("POST", f"{B}/checkpoint", json={"period": "2025-12"})
+    assert nothing.status_code == 200
+    assert {k: nothing.json()["data"][k] for k in ("checkpoints", "count", "createdCount")} == {
+        "checkpoints": [], "count": 0, "createdCount": 0}
+
+
+def test_selected_mode_covers_only_the_listed_fingerprints(mock):
+    mock.freeze(T0)
+    d1, d2, d3 = (_emit(mock, "c1", amount) for amount in (-1, -2, -4))
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    body = {"customerId": "c1", "period": "2026-02", "mode": "selected", "fingerprints": [d3["fingerprint"], d1["fingerprint"]]}
+    selected = mock.ok("POST", f"{B}/checkpoint", 201, json=body)
+    assert selected["selectionMode"] == "selected"
+    assert (selected["treeSize"], selected["fromSequence"], selected["toSequence"], selected["netChange"]) == (2, 1, 3, -5)
+    assert selected["itemsRoot"] == _items_root([d1["fingerprint"], d3["fingerprint"]])
+    again = mock.ok("POST", f"{B}/checkpoint", 200, json=body)
+    assert again["checkpointId"] == selected["checkpointId"] and again["idempotent"] is True
+
+    # selection is part of the scope identity: the "all" checkpoint is a different one
+    everything = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert everything["selectionMode"] == "all" and everything["treeSize"] == 3 and everything["supersedes"] is None
+    assert everything["previousProofRoot"] == selected["proofRoot"]
+    assert mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})["checkpointId"] == everything["checkpointId"]
+
+    # the selected checkpoint's receipt has a gap in its sequences and still verifies offline
+    doc = mock.call("GET", f"/api/v1/receipt/{selected['checkpointId']}")
+    assert doc.status_code == 200
+    data = doc.json()["data"]
+    assert [(d["sequence"], d["leafIndex"]) for d in data["deltas"]] == [(1, 0), (3, 1)]
+    report = verify_receipt(doc.text)
+    assert report.ok, report.messages
+    assert d2["fingerprint"] not in data["verification"]["itemHashes"]
+
+
+def test_empty_window_checkpoint(mock):
+    mock.freeze(T0)
+    feb = _emit(mock, "c1", -3)
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-01"})
+    assert (chk["treeSize"], chk["deltaCount"], chk["itemsRoot"]) == (0, 0, EMPTY_ROOT)
+    assert (chk["fromSequence"], chk["toSequence"], chk["netChange"], chk["endingBalance"]) == (None, None, 0, 0)
+    assert (chk["period"], chk["startDate"], chk["endDate"]) == ("2026-01", "2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z")
+    proof = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-01"})
+    assert proof["checkpointId"] == chk["checkpointId"]
+    assert (proof["deltas"], proof["finalBalance"], proof["deltaCount"], proof["windowSummaries"]) == ([], 0, 0, [])
+    assert proof["verification"]["checkpoint"]["netChange"] == "0"
+    assert "fromSequence" not in proof["verification"]["checkpoint"]
+    assert verify_receipt(proof).ok
+    # an empty checkpoint's position is the last sequence recorded before its window end: 0 here
+    since = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": chk["proofRoot"]})
+    assert since["scope"]["afterSequence"] == 0
+    assert (since["deltasCount"], since["computedBalance"]) == (1, -3)
+    assert since["deltas"][0]["recordId"] == feb["recordId"]
+
+
+def test_period_and_current_month_are_one_scope_custom_is_another(mock):
+    mock.freeze(T0)
+    _emit(mock, "c1", -7)
+    by_period = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    by_preset = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "c1", "timePreset": "current_month"})
+    defaulted = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "c1"})
+    assert by_preset["checkpointId"] == defaulted["checkpointId"] == by_period["checkpointId"]
+    assert by_preset["idempotent"] is True and by_preset["period"] == "2026-02"
+    custom = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "startDate": "2026-02-01",
+                                                           "endDate": "2026-03-01"})
+    assert custom["checkpointId"] != by_period["checkpointId"]
+    assert (custom["period"], custom["startDate"], custom["endDate"]) == (None, "2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z")
+    assert custom["scope"]["mode"] == "custom" and custom["supersedes"] is None
+    assert custom["previousProofRoot"] == by_period["proofRoot"]
+    assert custom["proofRoot"] != by_period["proofRoot"] and custom["itemsRoot"] == by_period["itemsRoot"]
+    # the same custom window (timePreset=custom spelled out) is the custom checkpoint again
+    spelled = mock.ok("POST", f"{B}/checkpoint", 200, json={"customerId": "c1", "timePreset": "custom",
+                                                            "startDate": "2026-02-01T00:00:00Z", "endDate": "2026-03-01"})
+    assert spelled["checkpointId"] == custom["checkpointId"]
+    # receipts pick the checkpoint of their own scope
+    assert mock.ok("GET", f"{B}/invoice-proof/c1", params={"timePreset": "current_month"})["checkpointId"] == by_period["checkpointId"]
+    custom_receipt = mock.ok("GET", f"{B}/invoice-proof/c1", params={"startDate": "2026-02-01", "endDate": "2026-03-01"})
+    assert custom_receipt["checkpointId"] == custom["checkpointId"] and custom_receipt["period"] is None
+    assert "period" not in custom_receipt["verification"]["checkpoint"]
+    assert mock.ok("GET", "/_mock/workspace")["counts"]["checkpoints"] == 2
+
+
+def test_derive_in_checkpoint_mode(mock):
+    mock.freeze(T0)
+    _emit(mock, "c1", -10)
+    _emit(mock, "c1", -20)
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert chk["toSequence"] == 2
+    mock.clock_set("2026-02-11T00:00:00.000Z")
+    _emit(mock, "c1", 5)
+    batch = mock.ok("POST", f"{B}/delta/batch", 201, json={"deltas": [
+        {"customerId": "c1", "delta": -7, "reason": "usage"},
+        {"customerId": "c2", "delta": -1, "reason": "usage"},
+        {"customerId": "c1", "delta": -8, "reason": "usage"},
+    ]})
+    last = _emit(mock, "c1", -1)
+    mock.clock_set("2026-02-11T00:00:01.000Z")
+
+    from_root = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": chk["proofRoot"], "startingBalance": "-30"})
+    assert [d["sequence"] for d in from_root["deltas"]] == [3, 4, 5, 6]
+    assert (from_root["computedBalance"], from_root["startingBalance"], from_root["netChange"]) == (-41, -30, -11)
+    assert (from_root["deltasCount"], from_root["deltaCount"]) == (4, 4)
+    assert from_root["scope"] == {"mode": "checkpoint", "period": None, "startDate": None, "endDate": None,
+                                  "startingCheckpoint": chk["proofRoot"], "startingCheckpointType": "proofRoot",
+                                  "afterSequence": 2, "defaulted": False}
+    assert from_root["latestRecordId"] == last["recordId"]
+
+    from_batch = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": batch["receiptId"]})
+    assert from_batch["scope"]["afterSequence"] == 5
+    assert [d["sequence"] for d in from_batch["deltas"]] == [6] and from_batch["computedBalance"] == -1
+    # hashes are matched case-insensitively and reported lower-cased
+    upper = "0x" + batch["receiptId"][2:].upper()
+    assert mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": upper})["scope"]["startingCheckpoint"] == batch["receiptId"]
+    # the other customer of the batch resumes after its own item
+    other = mock.ok("GET", f"{B}/derive/c2", params={"startingCheckpoint": batch["receiptId"]})
+    assert (other["scope"]["afterSequence"], other["deltasCount"], other["computedBalance"]) == (1, 0, 0)
+    # a record id and the legacy type names
+    seq4 = batch["results"][0]["recordId"]
+    by_record = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": seq4, "startingCheckpointType": "recordId"})
+    assert [d["sequence"] for d in by_record["deltas"]] == [5, 6] and by_record["computedBalance"] == -9
+    legacy = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": chk["proofRoot"], "startingCheckpointType": "itemsRoot"})
+    assert legacy["scope"]["startingCheckpointType"] == "proofRoot" and legacy["scope"]["afterSequence"] == 2
+    anchor = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": seq4, "startingCheckpointType": "anchorId"})
+    assert anchor["scope"]["startingCheckpointType"] == "recordId" and anchor["scope"]["afterSequence"] == 4
+    # the checkpoint's itemsRoot is not a position
+    err = _error(mock.call("GET", f"{B}/derive/c1", params={"startingCheckpoint": chk["itemsRoot"]}), 400, "VALIDATION_ERROR")
+    assert err["details"] == {"field": "startingCheckpoint", "reason": "unknown"}
+    # breakdown in checkpoint mode spans the replayed deltas' buckets only
+    monthly = mock.ok("GET", f"{B}/derive/c1", params={"startingCheckpoint": chk["proofRoot"], "granularity": "month",
+                                                       "startingBalance": "-30"})
+    assert [(b["bucket"], b["netChange"], b["deltaCount"], b["endingBalance"]) for b in monthly["breakdown"]] == [
+        ("2026-02", -11, 4, -41)]
+
+
+# --- breakdown ---------------------------------------------------------------------------------------------
+
+BREAKDOWN_EMITS = [("2026-02-02T10:00:00.000Z", -10), ("2026-02-04T12:00:00.000Z", -5),
+                   ("2026-02-10T08:00:00.000Z", 3), ("2026-02-27T23:00:00.000Z", -1)]
+
+
+@pytest.fixture
+def february(mock):
+    mock.freeze(BREAKDOWN_EMITS[0][0])
+    for at, amount in BREAKDOWN_EMITS:
+        mock.clock_set(at)
+        _emit(mock, "c1", amount)
+    mock.clock_set("2026-03-02T00:00:00.000Z")
+    return mock
+
+
+def _ts(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00.000Z"
+
+
+def test_breakdown_by_day(february):
+    data = february.ok("GET", f"{B}/derive/c1", params={"period": "2026-02", "granularity": "day", "startingBalance": "100"})
+    assert data["computedBalance"] == 87
+    by_day = {at[:10]: amount for at, amount in BREAKDOWN_EMITS}
+    expected, running = [], Decimal(100)
+    for i in range(28):
+        day = date(2026, 2, 1) + timedelta(days=i)
+        net = by_day.get(day.isoformat(), 0)
+        running += net
+        expected.append({"bucket": day.isoformat(), "startDate": _ts(day), "endDate": _ts(day + timedelta(days=1)),
+                         "netChange": net, "deltaCount": 1 if net else 0, "endingBalance": running})
+    assert data["breakdown"] == expected
+    assert list(data["breakdown"][0]) == ["bucket", "startDate", "endDate", "netChange", "deltaCount", "endingBalance"]
+    assert february.ok("GET", f"{B}/derive/c1", params={"period": "2026-02"})["breakdown"] is None
+
+
+def test_breakdown_by_iso_week(february):
+    data = february.ok("GET", f"{B}/derive/c1", params={"period": "2026-02", "granularity": "week", "startingBalance": "100"})
+    rows = [(b["bucket"], b["netChange"], b["deltaCount"], b["endingBalance"]) for b in data["breakdown"]]
+    assert rows == [("2026-W05", 0, 0, 100), ("2026-W06", -15, 2, 85), ("2026-W07", 3, 1, 88),
+                    ("2026-W08", 0, 0, 88), ("2026-W09", -1, 1, 87)]
+    w06 = data["breakdown"][1]
+    assert (w06["startDate"], w06["endDate"]) == ("2026-02-02T00:00:00.000Z", "2026-02-09T00:00:00.000Z")
+    # ISO week-year: 2026-01-01 is a Thursday, so it belongs to 2026-W01 together with 2025-12-29
+    year_start = february.ok("GET", f"{B}/derive/c1", params={"startDate": "2025-12-29", "endDate": "2026-01-12",
+                                                              "granularity": "week"})
+    assert [b["bucket"] for b in year_start["breakdown"]] == ["2026-W01", "2026-W02"]
+
+
+def test_breakdown_by_month(february):
+    data = february.ok("GET", f"{B}/derive/c1", params={"period": "2026-02", "granularity": "month", "startingBalance": "100"})
+    assert data["breakdown"] == [{"bucket": "2026-02", "startDate": "2026-02-01T00:00:00.000Z",
+                                  "endDate": "2026-03-01T00:00:00.000Z", "netChange": -13, "deltaCount": 4,
+                                  "endingBalance": 87}]
+    wide = february.ok("GET", f"{B}/derive/c1", params={"startDate": "2026-01-01", "endDate": "2026-04-01",
+                                                        "granularity": "month"})
+    assert [(b["bucket"], b["netChange"], b["deltaCount"], b["endingBalance"]) for b in wide["breakdown"]] == [
+        ("2026-01", 0, 0, 0), ("2026-02", -13, 4, -13), ("2026-03", 0, 0, -13)]
+    assert wide["breakdown"][2]["endDate"] == "2026-04-01T00:00:00.000Z"
+
+
+# --- month boundaries ------------------------------------------------------------------------------------
+
+def test_month_end_and_current_month_follow_the_virtual_clock(mock):
+    mock.freeze("2026-01-31T23:59:59.999Z")
+    jan = _emit(mock, "c1", -1)
+    assert (jan["period"], jan["recordedAt"]) == ("2026-01", "2026-01-31T23:59:59.999Z")
+    assert mock.ok("GET", f"{B}/usage")["period"] == "2026-01"
+    mock.clock_set("2026-02-01T00:00:00.000Z")
+    feb = _emit(mock, "c1", -2)
+    assert (feb["period"], feb["recordedAt"]) == ("2026-02", "2026-02-01T00:00:00.000Z")
+    mock.clock_set("2026-02-01T00:00:00.001Z")
+
+    assert mock.ok("GET", f"{B}/derive/c1", params={"period": "2026-01"})["computedBalance"] == -1
+    assert mock.ok("GET", f"{B}/derive/c1", params={"period": "2026-02"})["computedBalance"] == -2
+    current = mock.ok("GET", f"{B}/derive/c1", params={"timePreset": "current_month"})
+    assert current["scope"] == {"mode": "current_month", "period": "2026-02", "startDate": "2026-02-01T00:00:00.000Z",
+                                "endDate": "2026-03-01T00:00:00.000Z", "startingCheckpoint": None,
+                                "startingCheckpointType": None, "afterSequence": None, "defaulted": False}
+    assert current["computedBalance"] == -2
+    defaulted = mock.ok("GET", f"{B}/derive/c1")
+    assert defaulted["scope"]["defaulted"] is True and defaulted["scope"]["period"] == "2026-02"
+    # windows are half-open
+    edge = mock.ok("GET", f"{B}/derive/c1", params={"startDate": "2026-01-31T23:59:59.999Z",
+                                                    "endDate": "2026-02-01T00:00:00.000Z"})
+    assert (edge["deltasCount"], edge["computedBalance"]) == (1, -1)
+    both = mock.ok("GET", f"{B}/derive/c1", params={"startDate": "2026-01-31T23:59:59.999Z",
+                                                    "endDate": "2026-02-01T00:00:00.001Z"})
+    assert (both["deltasCount"], both["computedBalance"]) == (2, -3)
+    # numeric offsets are converted to UTC
+    offset = mock.ok("GET", f"{B}/derive/c1", params={"startDate": "2026-02-01T01:00:00+01:00", "endDate": "2026-03-01"})
+    assert offset["scope"]["startDate"] == "2026-02-01T00:00:00.000Z" and offset["computedBalance"] == -2
+    # checkpoints of the two months
+    jan_chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-01"})
+    feb_chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "timePreset": "current_month"})
+    assert (jan_chk["netChange"], jan_chk["period"]) == (-1, "2026-01")
+    assert (feb_chk["netChange"], feb_chk["period"]) == (-2, "2026-02")
+
+    mock.clock_set("2026-03-01T00:00:00.000Z")
+    march = mock.ok("GET", f"{B}/derive/c1", params={"timePreset": "current_month"})
+    assert (march["scope"]["period"], march["scope"]["startDate"], march["scope"]["endDate"]) == (
+        "2026-03", "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z")
+    assert (march["deltasCount"], march["computedBalance"]) == (0, 0)
+    usage = mock.ok("GET", f"{B}/usage")
+    assert (usage["period"], usage["periodStart"], usage["consumedDeltas"]) == ("2026-03", "2026-03-01T00:00:00.000Z", 0)
+    # the current month's checkpoint now is March's, empty, and distinct from February's
+    mar_chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "timePreset": "current_month"})
+    assert (mar_chk["period"], mar_chk["treeSize"]) == ("2026-03", 0)
+    assert mar_chk["previousProofRoot"] == feb_chk["proofRoot"]
