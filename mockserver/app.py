@@ -14,18 +14,9 @@ from starlette.routing import Route
 
 from .api import handlers as h
 from .api.http import endpoint, error_response
-from .control import (
-    clock_advance,
-    clock_freeze,
-    clock_get,
-    clock_set,
-    clock_unfreeze,
-    control_endpoint,
-    health,
-    settings_get,
-    settings_patch,
-    workspace_get,
-)
+from .control import clock, settings, state
+from .control import webhooks as hooks
+from .control.plane import control_endpoint
 from .errors import ApiError
 from .runtime import Runtime
 
@@ -71,15 +62,42 @@ def routes(rt: Runtime) -> list[Route]:
             auth="public", locate=h.locate_receipt),
         api("/dashboard/customers", "dashboard.customers_create", h.dashboard_create_customer, ("POST",),
             body=True, auth="dashboard"),
-        Route("/_mock/health", health(rt), methods=["GET"]),
-        Route("/_mock/workspace", control_endpoint(rt, workspace_get), methods=["GET"]),
-        Route("/_mock/clock", control_endpoint(rt, clock_get), methods=["GET"]),
-        Route("/_mock/clock/set", control_endpoint(rt, clock_set, body=True), methods=["POST"]),
-        Route("/_mock/clock/advance", control_endpoint(rt, clock_advance, body=True), methods=["POST"]),
-        Route("/_mock/clock/freeze", control_endpoint(rt, clock_freeze, body=True), methods=["POST"]),
-        Route("/_mock/clock/unfreeze", control_endpoint(rt, clock_unfreeze, body=True), methods=["POST"]),
-        Route("/_mock/settings", control_endpoint(rt, settings_get), methods=["GET"]),
-        Route("/_mock/settings", control_endpoint(rt, settings_patch, body=True), methods=["PATCH"]),
+        *control_routes(rt),
+    ]
+
+
+def control_routes(rt: Runtime) -> list[Route]:
+    def ctl(path: str, handler, methods=("GET",), **options) -> Route:
+        return Route(path, control_endpoint(rt, handler, **options), methods=list(methods))
+
+    return [
+        Route("/_mock/health", state.health(rt), methods=["GET"]),
+        Route("/_mock/workspaces", state.workspaces(rt), methods=["GET"]),
+        Route("/_mock/keys", state.keys_list(rt), methods=["GET"]),
+        Route("/_mock/keys", state.keys_register(rt), methods=["POST"]),
+        Route("/_mock/keys/{key}", state.keys_delete(rt), methods=["DELETE"]),
+        Route("/_mock/state", state.state_export(rt), methods=["GET"]),
+        Route("/_mock/state", state.state_import(rt), methods=["PUT"]),
+        ctl("/_mock/workspace", state.workspace_get),
+        ctl("/_mock/reset", state.reset_workspace, ("POST",), body=True),
+        ctl("/_mock/seed", state.seed, ("POST",), body=True),
+        ctl("/_mock/clock", clock.clock_get),
+        ctl("/_mock/clock/set", clock.clock_set, ("POST",), body=True),
+        ctl("/_mock/clock/advance", clock.clock_advance, ("POST",), body=True),
+        ctl("/_mock/clock/freeze", clock.clock_freeze, ("POST",), body=True),
+        ctl("/_mock/clock/unfreeze", clock.clock_unfreeze, ("POST",), body=True),
+        ctl("/_mock/settings", settings.settings_get),
+        ctl("/_mock/settings", settings.settings_patch, ("PATCH",), body=True),
+        ctl("/_mock/faults", hooks.faults_list),
+        ctl("/_mock/faults", hooks.faults_create, ("POST",), body=True, status=201),
+        ctl("/_mock/faults", hooks.faults_clear, ("DELETE",)),
+        ctl("/_mock/faults/{ruleId}", hooks.faults_delete, ("DELETE",)),
+        ctl("/_mock/journal", hooks.journal_list, query=("limit", "route", "status", "sinceSeq")),
+        ctl("/_mock/journal", hooks.journal_clear, ("DELETE",)),
+        ctl("/_mock/webhooks/config", hooks.config_get),
+        ctl("/_mock/webhooks/config", hooks.config_put, ("PUT",), body=True),
+        ctl("/_mock/webhooks/outbox", hooks.outbox, query=("event", "deliveryStatus", "limit", "offset")),
+        ctl("/_mock/webhooks/drain", hooks.drain, ("POST",), body=True),
     ]
 
 

@@ -51,7 +51,13 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     origin = public_url or f"http://{host}:{port}"
     click.echo(f"pacspace-mock {__version__} on {origin}  (db: {db_path})")
     click.echo(f"  try: curl -s -H 'X-Api-Key: pk_test_demo' {origin}/api/v1/balance/usage")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from .webhooks.background import BackgroundDelivery
+
+    background = BackgroundDelivery(runtime).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        background.stop()
 
 
 if __name__ == "__main__":

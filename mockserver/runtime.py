@@ -12,6 +12,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from . import ids
@@ -70,7 +71,7 @@ class Workspace:
     def key_public_part(self) -> str:
         return f"pk_{self.env}_{self.public_id}"
 
-    @property
+    @cached_property
     def ledger_id(self) -> str:
         return ledger_id(self.env, self.key_public_part)
 
@@ -106,6 +107,11 @@ class Runtime:
     ):
         self.config = config or ServerConfig()
         self.store = Store(db_path)
+        with self.store.transaction() as conn:
+            for key, active in self.config.keys.items():  # serve --keys: registered as given
+                env, public_id = parse_api_key(key)
+                conn.execute("INSERT OR REPLACE INTO api_keys (key, env, public_id, active) VALUES (?, ?, ?, ?)",
+                             (key, env, public_id, int(active)))
         self.wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
         # In-process webhook receivers (tests): workspace id -> callable(headers, body) -> status
         self.webhook_callables: dict[int, Callable[[dict[str, str], bytes], int]] = {}
@@ -114,7 +120,8 @@ class Runtime:
 
     def resolve_workspace(self, conn: sqlite3.Connection, api_key: str | None, create: bool = True) -> Workspace:
         env, public_id = parse_api_key(api_key)
-        registered = self.config.keys.get(api_key)
+        row = conn.execute("SELECT active FROM api_keys WHERE key = ?", (api_key,)).fetchone()
+        registered = None if row is None else bool(row[0])
         if registered is False:
             raise ApiError("INVALID_API_KEY", "This API key is disabled")
         row = conn.execute(
@@ -131,6 +138,10 @@ class Runtime:
         if (self.config.strict or ws.settings.get("strictMode")) and registered is None:
             raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
         return ws
+
+    def load_workspace(self, conn: sqlite3.Connection, ws_id: int) -> Workspace:
+        row = conn.execute("SELECT id, env, public_id, created_ms, settings FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
+        return Workspace(row[0], row[1], row[2], row[3], json.loads(row[4]))
 
     def _create_workspace(self, conn: sqlite3.Connection, env: str, public_id: str) -> Workspace:
         settings = self.config.default_settings()

@@ -168,9 +168,12 @@ def test_webhook_deliveries_and_retry(pac, mock):
     listed = pac.balance.list_webhook_deliveries()
     assert [d["event"] for d in listed["deliveries"]] == ["delta.verified"]
     delivery = listed["deliveries"][0]
-    assert delivery["deliveryStatus"] == "pending" and "status" not in delivery
+    # the clock move delivered it (capture mode: no URL configured)
+    assert delivery["deliveryStatus"] == "delivered" and delivery["captured"] is True and "status" not in delivery
+    assert delivery["attempts"] == 1 and delivery["deliveredAt"] == "2026-05-10T08:00:00.000Z"
     retried = pac.balance.retry_webhook(delivery["eventId"])
-    assert retried["deliveryStatus"] == "delivered" and retried["captured"] is True and retried["attempts"] == 1
+    assert retried["deliveryStatus"] == "delivered" and retried["attempts"] == 2
+    assert retried["retriedAt"] == "2026-05-10T08:00:01.000Z"
     assert pac.balance.list_webhook_deliveries({"status": "delivered"})["pagination"]["total"] == 1
     assert pac.balance.list_webhook_deliveries({"status": "PENDING"})["deliveries"] == []
     with pytest.raises(NotFoundError):

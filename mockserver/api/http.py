@@ -6,7 +6,9 @@ execute (one SQLite transaction; a rejected request keeps only its request count
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
@@ -17,8 +19,9 @@ from starlette.responses import Response
 from ..errors import ApiError, validation
 from ..jsonout import dumpb
 from ..ledger.context import Ctx
+from ..control import faults, journal
 from ..ledger.lifecycle import apply_due
-from ..proofs.primitives import JSONInputError, parse_json_exact
+from ..proofs.primitives import JSONInputError, format_ts, parse_json_exact
 from ..runtime import Runtime, Workspace
 from .schemas import body_identity
 
@@ -115,6 +118,17 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+def _customer_ids(path: dict[str, str], request: Request, body: Any) -> list[str]:
+    """The request's customers, best effort, for fault matching and the journal (§8.6)."""
+    found = [path.get("customerId"), request.query_params.get("customerId")]
+    if isinstance(body, dict):
+        found.append(body.get("customerId"))
+        items = body.get("deltas")
+        if isinstance(items, list):
+            found += [item.get("customerId") for item in items if isinstance(item, dict)]
+    return [c for c in found if isinstance(c, str)]
+
+
 def endpoint(
     runtime: Runtime,
     route: str,
@@ -132,49 +146,107 @@ def endpoint(
     """
 
     async def run(request: Request) -> Response:
+        started = time.perf_counter()
         try:
             raw_body = await read_body(request) if body else None
             body_error = None
         except ApiError as exc:
             raw_body, body_error = None, exc
-        store = runtime.store
-        with store.transaction() as conn:
-            request_id = None
+        latency_ms = 0
+        with runtime.store.transaction() as conn:
             try:
-                try:
-                    path_params = raw_path_params(request)
-                except UnicodeDecodeError:
-                    raise ApiError("NOT_FOUND", "No route matches this path") from None
-                if auth == "public":
-                    ws_id = locate(conn, path_params) if locate else None
-                    if ws_id is None:
-                        raise ApiError("NOT_FOUND", "The addressed object was not found")
-                    row = conn.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
-                    import json as _json
-
-                    ws = Workspace(row["id"], row["env"], row["public_id"], row["created_ms"], _json.loads(row["settings"]))
-                else:
-                    ws = runtime.resolve_workspace(conn, request.headers.get("x-api-key"))
-                    if auth == "dashboard":
-                        authz = request.headers.get("authorization") or ""
-                        if not authz.startswith("Bearer ") or not authz[7:].strip():
-                            raise ApiError("UNAUTHORIZED", "A dashboard bearer token (Authorization: Bearer …) is required")
+                path_params = raw_path_params(request)
+            except UnicodeDecodeError:
+                return error_response(ApiError("NOT_FOUND", "No route matches this path"))
+            try:
+                ws = _workspace(runtime, conn, request, auth, locate, path_params)
             except ApiError as exc:
                 return error_response(exc)
             now = runtime.read_clock(conn, ws)
-            n = runtime.next_number(conn, ws, "req")
-            request_id = runtime.counted_id(ws, "req", n)
+            seq = runtime.next_number(conn, ws, "req")
+            request_id = runtime.counted_id(ws, "req", seq)
             ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
             apply_due(ctx)
-            try:
-                with store.savepoint():
-                    return _execute(ctx, request, route, handler, query, raw_body, body_error, idempotent_writes,
-                                    request_id)
-            except ApiError as exc:
-                return error_response(exc, request_id)
+            customers = _customer_ids(path_params, request, raw_body)
+            fired = faults.evaluate(ctx, method=request.method, route=route, path=unquote(request.url.path),
+                                    customer_ids=set(customers))
+            injected = faults.error_for(fired, customers[0] if customers else None) if fired else None
+            if injected is not None:
+                response = error_response(injected, request_id)
+            else:
+                if fired:
+                    _fault_flags(request, fired)
+                try:
+                    with runtime.store.savepoint():
+                        response = _execute(ctx, request, route, handler, query, raw_body, body_error,
+                                            idempotent_writes, request_id)
+                except ApiError as exc:
+                    response = error_response(exc, request_id)
+                dropped = faults.drop_error(fired) if fired else None
+                if dropped is not None and response.status_code < 300:
+                    response = error_response(dropped, request_id)
+            if fired and fired.action("latency"):
+                latency_ms = fired.action("latency")["ms"]
+            journal.record(ctx, _journal_entry(ctx, request, route, seq, request_id, response, customers, fired,
+                                               started, latency_ms))
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)  # wall time, after the transaction: nothing waits on us
+        return response
 
     run.__name__ = route.replace(".", "_")
     return run
+
+
+def _workspace(runtime: Runtime, conn, request: Request, auth: str, locate, path_params: dict[str, str]) -> Workspace:
+    if auth == "public":
+        ws_id = locate(conn, path_params) if locate else None
+        if ws_id is None:
+            raise ApiError("NOT_FOUND", "The addressed object was not found")
+        return runtime.load_workspace(conn, ws_id)
+    ws = runtime.resolve_workspace(conn, request.headers.get("x-api-key"))
+    if auth == "dashboard":
+        authz = request.headers.get("authorization") or ""
+        if not authz.startswith("Bearer ") or not authz[7:].strip():
+            raise ApiError("UNAUTHORIZED", "A dashboard bearer token (Authorization: Bearer …) is required")
+    return ws
+
+
+def _fault_flags(request: Request, fired: faults.Fired) -> None:
+    """Actions that let the request run but change what it does."""
+    failing = fired.action("fail_verification")
+    if failing is not None:
+        request.state.fail_verification = failing.get("message", "Verification failed (injected fault).")
+    if fired.action("chain_unavailable") is not None:
+        request.state.chain_unavailable = True
+
+
+def _journal_entry(ctx: Ctx, request: Request, route: str, seq: int, request_id: str, response: Response,
+                   customers: list[str], fired: faults.Fired | None, started: float, extra_ms: int) -> dict[str, Any]:
+    error_code = None
+    if response.status_code >= 300 or response.status_code == 202:
+        try:
+            error_code = parse_json_exact(response.body)["error"]["code"]
+        except Exception:  # a non-JSON reply (PDF) has no error code
+            error_code = None
+    replay = response.headers.get("Idempotent-Replayed") == "true" or bool(getattr(request.state, "replay", False))
+    return {
+        "seq": seq,
+        "requestId": request_id,
+        "at": format_ts(ctx.now),
+        "method": request.method,
+        "path": request.url.path,
+        "query": request.url.query,
+        "route": route,
+        "status": response.status_code,
+        "latencyMs": int((time.perf_counter() - started) * 1000) + extra_ms,
+        "customerId": customers[0] if customers else None,
+        "idempotencyKey": request.headers.get("idempotency-key"),
+        "idempotentReplay": replay,
+        "errorCode": error_code,
+        "fault": fired.journal() if fired else None,
+        "userAgent": request.headers.get("user-agent"),
+        "chainId": request.headers.get("x-chain-id"),
+    }
 
 
 def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tuple[str, ...], raw_body: Any,

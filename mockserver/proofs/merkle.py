@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 from Crypto.Hash import keccak as _keccak
 
-from .primitives import keccak256
+from .primitives import keccak256, keccak_factory as _keccak_oneshot_factory
 
 HashFn = Callable[[bytes], bytes]
 
@@ -38,44 +38,6 @@ def _keccak_public() -> HashFn:
         return new(data=data, digest_bits=256).digest()
 
     return h
-
-
-def _keccak_oneshot_factory() -> Callable[[], HashFn] | None:
-    """A factory of fast Keccak-256 functions, or None when pycryptodome's internals differ.
-
-    pycryptodome's public `keccak.new` costs ~7 µs per call, which is 1.5 s for a
-    100,000-leaf tree. Its C library's `keccak_oneshot` through cffi costs ~1.5 µs. Each
-    function returned owns its output buffer, so give one to each thread (or each call).
-    """
-    try:
-        from Crypto.Util import _raw_api
-
-        oneshot = _keccak._raw_keccak_lib.keccak_oneshot
-        ffi = _raw_api.ffi
-    except (AttributeError, ImportError):
-        return None
-
-    def factory() -> HashFn:
-        out = ffi.new("uint8_t[32]")
-        view = ffi.buffer(out)
-
-        def h(data: bytes) -> bytes:
-            if type(data) is not bytes:  # cffi takes bytes only, not bytearray / memoryview
-                data = bytes(data)
-            # capacity 64 bytes (rate 136), 24 rounds, original Keccak padding 0x01.
-            if oneshot(data, len(data), out, 32, 64, 24, 0x01):
-                raise ValueError("keccak_oneshot failed")
-            return view[:]
-
-        return h
-
-    try:
-        probe = factory()
-        if probe(b"") != keccak256(b"") or probe(b"abc") != keccak256(b"abc"):
-            return None
-    except Exception:  # noqa: BLE001 - any surprise in private internals: use the public API
-        return None
-    return factory
 
 
 def _largest_power_of_two_below(n: int) -> int:

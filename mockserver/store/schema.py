@@ -88,6 +88,20 @@ TABLES: dict[str, dict] = {
         pk="id",
         not_null={"ws", "event_id", "event", "body"},
     ),
+    "fault_rules": dict(
+        columns={"id": int, "ws": int, "n": int, "rule": str, "matched": int, "fired": int, "created_ms": int},
+        pk="id",
+        not_null={"ws", "n", "rule"},
+    ),
+    "journal": dict(
+        columns={"id": int, "ws": int, "seq": int, "route": str, "status": int, "entry": str},
+        pk="id",
+        not_null={"ws", "seq", "entry"},
+    ),
+    "api_keys": dict(
+        columns={"key": str, "env": str, "public_id": str, "active": int},
+        pk="key",
+    ),
     "idempotency_keys": dict(
         columns={
             "ws": int, "route": str, "key": str, "body_identity": str, "http_status": int,
@@ -122,6 +136,8 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("events", ["ws", "event_id"], True, None),
     ("events", ["ws", "n"], False, None),
     ("events", ["ws", "next_attempt_ms"], False, "delivery_status = 'pending'"),
+    ("fault_rules", ["ws", "n"], True, None),
+    ("journal", ["ws", "seq"], False, None),
 ]
 
 

@@ -8,12 +8,13 @@ virtual clock; manual retries never count against the 11 automatic attempts.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from typing import Any
 
 from .. import ids
-from ..errors import not_found
+from ..errors import not_found, validation
 from ..ledger.context import Ctx
 from ..proofs.primitives import format_ts
 from .signing import signature_header
@@ -60,24 +61,152 @@ def list_deliveries(ctx: Ctx, status: str | None, limit: int, offset: int) -> di
     }
 
 
+ROTATION_OVERLAP_MS = 24 * 3600 * 1000
+SECRET_RE = re.compile(r"whsec_[A-Za-z0-9_-]{4,122}")
+URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*")
+
+
 def webhook_config(ctx: Ctx) -> dict[str, Any]:
+    """The stored endpoint configuration; the secret is derived from the seed until set (§9)."""
     raw = ctx.conn.execute("SELECT webhook_config FROM workspaces WHERE id = ?", (ctx.ws.id,)).fetchone()[0]
     config = json.loads(raw) if raw else {}
     ws = ctx.ws
+    generation = config.get("generation", 0)
     return {
         "url": config.get("url"),
-        "secret": config.get("secret") or ids.webhook_secret(ws.seed, ws.env, ws.public_id, 0),
+        "secret": config.get("secret") or ids.webhook_secret(ws.seed, ws.env, ws.public_id, generation),
+        "generation": generation,
         "previousSecret": config.get("previousSecret"),
         "previousSecretExpiresAt": config.get("previousSecretExpiresAt"),
     }
 
 
-def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> bool:
-    """One delivery attempt at ctx.now; updates the row; returns success."""
+def config_object(ctx: Ctx) -> dict[str, Any]:
+    config = webhook_config(ctx)
+    expires = config["previousSecretExpiresAt"]
+    active = config["previousSecret"] is not None and expires is not None and expires > ctx.now
+    return {
+        "url": config["url"],
+        "mode": "capture" if config["url"] is None else "http",
+        "secret": config["secret"],
+        "previousSecret": config["previousSecret"] if active else None,
+        "previousSecretExpiresAt": format_ts(expires) if active else None,
+    }
+
+
+def set_config(ctx: Ctx, body: Any) -> dict[str, Any]:
+    """PUT /_mock/webhooks/config: url, secret, rotateSecret (§8.8)."""
+    if not isinstance(body, dict):
+        raise validation("body", "type", "the request body must be a JSON object")
+    for name in body:
+        if name not in ("url", "secret", "rotateSecret"):
+            raise validation(name, "unknown_field", f"{name} is not a webhook configuration member")
+    config = webhook_config(ctx)
+    if "url" in body:
+        url = body["url"]
+        if url is not None and (not isinstance(url, str) or len(url) > 2048 or not URL_RE.fullmatch(url)):
+            raise validation("url", "format", "url must be null or an http(s) URL of at most 2048 characters")
+        config["url"] = url
+    secret = body.get("secret")
+    if secret is not None and (not isinstance(secret, str) or not SECRET_RE.fullmatch(secret)):
+        raise validation("secret", "format", "secret must be whsec_ followed by 4-122 characters of A-Z a-z 0-9 _ -")
+    rotate = body.get("rotateSecret", False)
+    if not isinstance(rotate, bool):
+        raise validation("rotateSecret", "type", "rotateSecret must be true or false")
+    if rotate:
+        previous = config["secret"]
+        if secret is None:
+            config["generation"] += 1
+            secret = ids.webhook_secret(ctx.ws.seed, ctx.ws.env, ctx.ws.public_id, config["generation"])
+        config["previousSecret"], config["previousSecretExpiresAt"] = previous, ctx.now + ROTATION_OVERLAP_MS
+    elif secret is not None:
+        config["previousSecret"] = config["previousSecretExpiresAt"] = None
+    if secret is not None:
+        config["secret"] = secret
+    ctx.conn.execute("UPDATE workspaces SET webhook_config = ? WHERE id = ?", (json.dumps(config), ctx.ws.id))
+    return config_object(ctx)
+
+
+def outbox(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
+    """GET /_mock/webhooks/outbox: deliveries with their exact bodies and attempt logs, oldest first."""
+    where, args = ["ws = ?"], [ctx.ws.id]
+    if "event" in query:
+        where.append("event = ?")
+        args.append(query["event"])
+    if "deliveryStatus" in query:
+        if query["deliveryStatus"] not in ("pending", "delivered", "failed"):
+            raise validation("deliveryStatus", "format", "deliveryStatus must be pending, delivered or failed")
+        where.append("delivery_status = ?")
+        args.append(query["deliveryStatus"])
+    limit = _bounded(query, "limit", 100, 1, 1000)
+    offset = _bounded(query, "offset", 0, 0, 1_000_000_000)
+    clause = " AND ".join(where)
+    total = ctx.conn.execute(f"SELECT COUNT(*) FROM events WHERE {clause}", args).fetchone()[0]
+    rows = ctx.conn.execute(f"SELECT * FROM events WHERE {clause} ORDER BY n LIMIT ? OFFSET ?", [*args, limit, offset])
+    entries = [{**delivery_object(r), "body": r["body"], "attemptLog": json.loads(r["attempt_log"] or "[]")} for r in rows]
+    return {"entries": entries,
+            "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(entries) < total}}
+
+
+def _bounded(query: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not lo <= int(value) <= hi:
+        raise validation(name, "range", f"{name} must be a whole number between {lo} and {hi}")
+    return int(value)
+
+
+def next_due(ctx: Ctx, until_ms: int) -> sqlite3.Row | None:
+    """The pending delivery due first (then in event order) at or before until_ms."""
+    return ctx.conn.execute(
+        "SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending' AND next_attempt_ms <= ?"
+        " ORDER BY next_attempt_ms, n LIMIT 1",
+        (ctx.ws.id, until_ms),
+    ).fetchone()
+
+
+def count_attempt(counts: dict[str, int], outcome: str) -> None:
+    counts["deliveryAttempts"] += 1
+    if outcome == "delivered":
+        counts["delivered"] += 1
+    elif outcome == "failed":
+        counts["failed"] += 1
+
+
+def drain(ctx: Ctx, force: bool) -> dict[str, Any]:
+    """Attempt every pending delivery due now (force: every pending one), one at a time in event order."""
+    counts = {"deliveryAttempts": 0, "delivered": 0, "failed": 0}
+    rows = ctx.conn.execute(
+        "SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending'" + ("" if force else " AND next_attempt_ms <= ?")
+        + " ORDER BY n",
+        (ctx.ws.id,) if force else (ctx.ws.id, ctx.now),
+    ).fetchall()
+    for row in rows:
+        count_attempt(counts, attempt(ctx, row, manual=False))
+    pending = ctx.conn.execute(
+        "SELECT COUNT(*) FROM events WHERE ws = ? AND delivery_status = 'pending'", (ctx.ws.id,)
+    ).fetchone()[0]
+    return {"attempted": counts["deliveryAttempts"], "delivered": counts["delivered"], "failed": counts["failed"],
+            "pending": pending}
+
+
+def _event_customers(body: str) -> set[str]:
+    data = json.loads(body).get("data") or {}
+    found = {data.get("customerId")}
+    if isinstance(data.get("delta"), dict):
+        found.add(data["delta"].get("customerId"))
+    return {c for c in found if isinstance(c, str)}
+
+
+def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
+    """One delivery attempt at ctx.now; updates the row. Returns 'delivered', 'retry' or 'failed'."""
+    from ..control import faults
+
     config = webhook_config(ctx)
     secrets = [config["secret"]]
-    expires = config.get("previousSecretExpiresAt")
-    if config.get("previousSecret") and expires and expires > ctx.now:
+    expires = config["previousSecretExpiresAt"]
+    if config["previousSecret"] and expires and expires > ctx.now:
         secrets.append(config["previousSecret"])
     clock = ctx.ws.settings.get("webhookTimestampClock", "wall")
     timestamp = str((ctx.now if clock == "virtual" else ctx.runtime.wall_ms()) // 1000)
@@ -95,7 +224,12 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> bool:
     started = time.monotonic()
     status, error, captured = None, None, url is None
     receiver = ctx.runtime.webhook_callables.get(ctx.ws.id)
-    if receiver is not None:
+    fired = faults.evaluate(ctx, event=row["event"], customer_ids=_event_customers(body))
+    failure = fired.action("webhook_failure") if fired else None
+    if failure is not None:  # fails without contacting the endpoint, captured or not
+        error = "timeout" if failure.get("timeout") else f"injected_{failure['status']}"
+        captured = False
+    elif receiver is not None:
         try:
             status = int(receiver(headers, body.encode("utf-8")))
         except Exception as exc:  # a test's receiver raising is a failed delivery, not a server error
@@ -118,7 +252,8 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> bool:
     log.append({
         "attempt": row["attempts"] + 1, "at": format_ts(ctx.now), "url": url, "captured": captured,
         "timestamp": timestamp, "signature": headers["X-PacSpace-Signature"], "responseStatus": status,
-        "error": error, "durationMs": int((time.monotonic() - started) * 1000), "faultRuleId": None,
+        "error": error, "durationMs": int((time.monotonic() - started) * 1000),
+        "faultRuleId": fired.rule_id if fired else None,
     })
     auto_attempts = row["auto_attempts"] + (0 if manual else 1)
     delivery_status, next_at = row["delivery_status"], row["next_attempt_ms"]
@@ -139,7 +274,7 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> bool:
             json.dumps(log), row["id"],
         ),
     )
-    return ok
+    return "delivered" if ok else ("failed" if delivery_status == "failed" else "retry")
 
 
 def retry_delivery(ctx: Ctx, event_id: str) -> dict[str, Any]:

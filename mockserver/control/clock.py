@@ -1,0 +1,103 @@
+"""The workspace clock (balance-api.md §8.3): read, set, freeze, unfreeze, advance.
+
+Moves run every due item synchronously before replying, in time order: lifecycle transitions
+(§3.3) and webhook delivery attempts (§7.7), transitions first at equal times, each with the
+clock standing at its due time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ApiError, validation
+from ..ledger.context import Ctx
+from ..ledger.lifecycle import apply_item, due_items
+from ..proofs.primitives import format_ts
+from ..webhooks import deliveries
+from .plane import ControlCall, _instant, _object
+
+TEN_YEARS_MS = 10 * 366 * 86_400_000
+
+
+def run_until(ctx: Ctx, target: int) -> dict[str, int]:
+    """Perform every due item up to target in time order, standing the clock at each due time.
+
+    Transitions never schedule transitions, so they are listed once; deliveries (which a
+    transition or a failed attempt may schedule) are looked up again after each step.
+    """
+    counts = {"transitions": 0, "events": 0, "deliveryAttempts": 0, "delivered": 0, "failed": 0}
+    transitions = due_items(ctx, target)
+    position = 0
+    while True:
+        delivery = deliveries.next_due(ctx, target)
+        transition = transitions[position] if position < len(transitions) else None
+        if transition is None and delivery is None:
+            break
+        if transition is not None and (delivery is None or transition.due <= delivery["next_attempt_ms"]):
+            ctx.now = max(ctx.now, transition.due)
+            apply_item(ctx, transition, counts)
+            position += 1
+        else:
+            ctx.now = max(ctx.now, delivery["next_attempt_ms"])
+            deliveries.count_attempt(counts, deliveries.attempt(ctx, delivery, manual=False))
+    ctx.now = target
+    return counts
+
+
+def _has_history(ctx: Ctx) -> bool:
+    """A workspace with nothing timestamped yet may start its clock anywhere (e.g. in the past):
+    there is no reading for time to run backwards against. Once anything is recorded, it may not."""
+    return any(
+        ctx.conn.execute(f"SELECT 1 FROM {table} WHERE ws = ? LIMIT 1", (ctx.ws.id,)).fetchone()
+        for table in ("customers", "deltas", "checkpoints", "events")
+    )
+
+
+def _move(ctx: Ctx, target: int, freeze: bool | None) -> dict[str, Any]:
+    previous = ctx.now
+    if target < previous and _has_history(ctx):
+        raise ApiError(
+            "CLOCK_BACKWARDS", f"the clock cannot move back from {format_ts(previous)} to {format_ts(target)}",
+            details={"field": "now", "reason": "range"},
+        )
+    counts = run_until(ctx, target)
+    ctx.runtime.set_clock(ctx.conn, ctx.ws, target, freeze=freeze)
+    return {"previous": format_ts(previous), **ctx.runtime.clock_object(ctx.conn, ctx.ws, target), "processed": counts}
+
+
+def clock_get(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+    return ctx.runtime.clock_object(ctx.conn, ctx.ws, ctx.now)
+
+
+def clock_set(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+    body = _object(call.body, ("now",))
+    return _move(ctx, _instant(body, "now"), None)
+
+
+def clock_advance(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+    body = _object(call.body, ("seconds", "until"))
+    if ("seconds" in body) == ("until" in body):
+        raise validation("seconds", "required", "give exactly one of seconds or until")
+    if "until" in body:
+        return _move(ctx, _instant(body, "until"), None)
+    seconds = body["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, Decimal):
+        raise validation("seconds", "type", "seconds must be a number")
+    ms = seconds * 1000
+    if seconds <= 0 or ms != ms.to_integral_value() or ms > TEN_YEARS_MS:
+        raise validation("seconds", "range", "seconds must be > 0, at most 10 years, in whole milliseconds")
+    return _move(ctx, ctx.now + int(ms), None)
+
+
+def clock_freeze(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+    body = _object(call.body, ("at",))
+    target = _instant(body, "at") if "at" in body else ctx.now
+    _move(ctx, target, True)
+    return ctx.runtime.clock_object(ctx.conn, ctx.ws, target)
+
+
+def clock_unfreeze(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+    _object(call.body, ())
+    ctx.runtime.unfreeze_clock(ctx.conn, ctx.ws)
+    return ctx.runtime.clock_object(ctx.conn, ctx.ws, ctx.now)
