@@ -18,8 +18,17 @@ def _h(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
 def _b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
+    """RFC 4648 base32, lower case, no padding, for lengths that are multiples of 5 bytes
+    (ours: 10, 15, 20). Python 3.11's base64.b32encode is pure Python and ~10 µs per id."""
+    if len(raw) % 5:
+        return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
+    value = int.from_bytes(raw, "big")
+    chars = len(raw) * 8 // 5
+    return "".join(_B32[(value >> (5 * (chars - 1 - i))) & 31] for i in range(chars))
 
 
 def counted_id(kind: str, seed: int, env: str, public_id: str, n: int) -> str:

@@ -66,6 +66,18 @@ class Workspace:
     public_id: str
     created_ms: int
     settings: dict[str, Any]
+    # as loaded at the start of the request (same transaction): clock, scheduling, rule count
+    clock: tuple[str, int, int | None, int] = ("real", 0, None, 0)
+    next_due_ms: int | None = None
+    rules_created: int = 0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Workspace":
+        return cls(
+            row["id"], row["env"], row["public_id"], row["created_ms"], json.loads(row["settings"]),
+            (row["clock_mode"], row["clock_offset_ms"] or 0, row["clock_frozen_ms"], row["clock_last_ms"] or 0),
+            row["next_due_ms"], row["n_flt"] or 0,
+        )
 
     @property
     def key_public_part(self) -> str:
@@ -124,24 +136,20 @@ class Runtime:
         registered = None if row is None else bool(row[0])
         if registered is False:
             raise ApiError("INVALID_API_KEY", "This API key is disabled")
-        row = conn.execute(
-            "SELECT id, env, public_id, created_ms, settings FROM workspaces WHERE env = ? AND public_id = ?",
-            (env, public_id),
-        ).fetchone()
+        row = conn.execute("SELECT * FROM workspaces WHERE env = ? AND public_id = ?", (env, public_id)).fetchone()
         if row is None:
             if self.config.strict and registered is None:
                 raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
             if not create:
                 raise ApiError("INVALID_API_KEY", "Unknown workspace")
             return self._create_workspace(conn, env, public_id)
-        ws = Workspace(row[0], row[1], row[2], row[3], json.loads(row[4]))
+        ws = Workspace.from_row(row)
         if (self.config.strict or ws.settings.get("strictMode")) and registered is None:
             raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
         return ws
 
     def load_workspace(self, conn: sqlite3.Connection, ws_id: int) -> Workspace:
-        row = conn.execute("SELECT id, env, public_id, created_ms, settings FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
-        return Workspace(row[0], row[1], row[2], row[3], json.loads(row[4]))
+        return Workspace.from_row(conn.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone())
 
     def _create_workspace(self, conn: sqlite3.Connection, env: str, public_id: str) -> Workspace:
         settings = self.config.default_settings()
@@ -152,7 +160,7 @@ class Runtime:
             " VALUES (?, ?, ?, ?, 'real', 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0)",
             (env, public_id, created, json.dumps(settings)),
         )
-        return Workspace(cur.lastrowid, env, public_id, created, settings)
+        return self.load_workspace(conn, cur.lastrowid)
 
     def save_settings(self, conn: sqlite3.Connection, ws: Workspace, settings: dict[str, Any]) -> None:
         conn.execute("UPDATE workspaces SET settings = ? WHERE id = ?", (json.dumps(settings), ws.id))
@@ -178,6 +186,16 @@ class Runtime:
             "SELECT clock_mode, clock_offset_ms, clock_frozen_ms, clock_last_ms FROM workspaces WHERE id = ?",
             (ws.id,),
         ).fetchone()
+
+    def begin_request(self, conn: sqlite3.Connection, ws: Workspace) -> tuple[int, int]:
+        """(virtual now, request number) for an API request, in one statement; uses the clock
+        state loaded with the workspace in this same transaction."""
+        mode, offset, frozen, last = ws.clock
+        now = max(frozen if mode == "frozen" else self.wall_ms() + offset, last)
+        seq = conn.execute(
+            "UPDATE workspaces SET n_req = n_req + 1, clock_last_ms = ? WHERE id = ? RETURNING n_req", (now, ws.id)
+        ).fetchone()[0]
+        return now, seq
 
     def read_clock(self, conn: sqlite3.Connection, ws: Workspace) -> int:
         """The workspace's virtual now in ms; never earlier than its previous reading."""

@@ -1262,3 +1262,22 @@ def test_levels_performance_100k():
     assert verify_inclusion(99_950, 100_000, fps[99_950], paths[50], root)
     assert page < 0.05, f"100 paths took {page * 1000:.1f} ms"
     assert built < 5, f"build_levels(100k) took {built:.2f} s"
+
+
+# --- the fast canonical path for preimages equals RFC 8785 ----------------------------------------
+
+from hypothesis import given as _given, settings as _settings, strategies as _st  # noqa: E402
+
+from mockserver.proofs.primitives import jcs as _jcs, jcs_plain as _jcs_plain  # noqa: E402
+
+_member_names = _st.text(alphabet=_st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+_plain_strings = _st.text(alphabet=_st.characters(blacklist_categories=("Cs",)), max_size=30)
+_plain_scalars = _plain_strings | _st.integers(-(2**53 - 1), 2**53 - 1)
+_plain_objects = _st.dictionaries(
+    _member_names, _plain_scalars | _st.dictionaries(_member_names, _plain_scalars, max_size=3), max_size=8)
+
+
+@_settings(max_examples=400, deadline=None)
+@_given(_plain_objects)
+def test_plain_preimage_serialization_is_rfc8785(value):
+    assert _jcs_plain(value) == _jcs(value)

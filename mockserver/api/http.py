@@ -162,14 +162,13 @@ def endpoint(
                 ws = _workspace(runtime, conn, request, auth, locate, path_params)
             except ApiError as exc:
                 return error_response(exc)
-            now = runtime.read_clock(conn, ws)
-            seq = runtime.next_number(conn, ws, "req")
+            now, seq = runtime.begin_request(conn, ws)
             request_id = runtime.counted_id(ws, "req", seq)
             ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
             apply_due(ctx)
             customers = _customer_ids(path_params, request, raw_body)
             fired = faults.evaluate(ctx, method=request.method, route=route, path=unquote(request.url.path),
-                                    customer_ids=set(customers))
+                                    customer_ids=set(customers)) if ws.rules_created else None
             injected = faults.error_for(fired, customers[0] if customers else None) if fired else None
             if injected is not None:
                 response = error_response(injected, request_id)

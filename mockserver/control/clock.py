@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ApiError, validation
 from ..ledger.context import Ctx
-from ..ledger.lifecycle import apply_item, due_items
+from ..ledger.lifecycle import apply_item, due_items, refresh_next_due
 from ..proofs.primitives import format_ts
 from ..webhooks import deliveries
 from .plane import ControlCall, _instant, _object
@@ -41,6 +41,8 @@ def run_until(ctx: Ctx, target: int) -> dict[str, int]:
         else:
             ctx.now = max(ctx.now, delivery["next_attempt_ms"])
             deliveries.count_attempt(counts, deliveries.attempt(ctx, delivery, manual=False))
+    if transitions:
+        refresh_next_due(ctx)
     ctx.now = target
     return counts
 

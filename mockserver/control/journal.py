@@ -15,11 +15,8 @@ def record(ctx: Ctx, entry: dict[str, Any]) -> None:
         (ctx.ws.id, entry["seq"], entry["route"], entry["status"], json.dumps(entry, separators=(",", ":"))),
     )
     size = int(ctx.ws.settings.get("journalSize", 1000))
-    ctx.conn.execute(
-        "DELETE FROM journal WHERE ws = ? AND seq <= (SELECT seq FROM journal WHERE ws = ? ORDER BY seq DESC"
-        " LIMIT 1 OFFSET ?)",
-        (ctx.ws.id, ctx.ws.id, size),
-    )
+    if entry["seq"] > size:  # request numbers are contiguous: older entries than seq - size may remain
+        ctx.conn.execute("DELETE FROM journal WHERE ws = ? AND seq <= ?", (ctx.ws.id, entry["seq"] - size))
 
 
 def entries(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def reset_workspace(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
     conn.execute(
         "UPDATE workspaces SET settings = ?, clock_mode = 'real', clock_offset_ms = 0, clock_frozen_ms = NULL,"
         " clock_last_ms = 0, n_rec = 0, n_chk = 0, n_evt = 0, n_req = 0, n_cust = 0, n_flt = 0, n_batch = 0,"
-        " last_batch_hash = NULL, webhook_config = NULL WHERE id = ?",
+        " last_batch_hash = NULL, next_due_ms = NULL, webhook_config = NULL WHERE id = ?",
         (json.dumps(settings), ws.id),
     )
     ctx.ws.settings = settings

@@ -16,9 +16,10 @@ from ..errors import ApiError, not_found, validation
 from ..jsonout import dumps
 from ..proofs import merkle
 from ..proofs.objects import anchor_reference, checkpoint_preimage, proof_root
-from ..proofs.primitives import canonical_decimal, format_ts, from_hex, jcs, parse_json_exact
+from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, jcs_plain, parse_json_exact, period_of
 from .amounts import add, join_sums
 from .context import Ctx
+from .lifecycle import schedule
 from .customers import require_customer
 from .scope import Scope
 
@@ -98,7 +99,7 @@ def preimage_of(c: sqlite3.Row) -> dict[str, Any]:
 
 def _covered(ctx: Ctx, customer: sqlite3.Row, scope: Scope, fingerprints: list[str] | None) -> list[sqlite3.Row]:
     rows = ctx.conn.execute(
-        "SELECT id, sequence, fingerprint, amount FROM deltas WHERE customer = ? AND status = 'VERIFIED'"
+        "SELECT id, sequence, fingerprint, amount, recorded_ms FROM deltas WHERE customer = ? AND status = 'VERIFIED'"
         " AND recorded_ms >= ? AND recorded_ms < ? ORDER BY recorded_ms, sequence",
         (customer["id"], scope.start_ms, scope.end_ms),
     ).fetchall()
@@ -142,7 +143,7 @@ def commit_checkpoint(
     if scope.mode == "all_time":
         scope.end_ms = ctx.now + 1
     covered = _covered(ctx, customer, scope, fingerprints)
-    fps = [from_hex(r["fingerprint"]) for r in covered]
+    fps = [bytes.fromhex(r["fingerprint"][2:]) for r in covered]  # stored by us: already strict hex
     levels = merkle.build_levels(fps)
     items_root = "0x" + merkle.root_from_levels(levels, len(fps)).hex()
     latest = latest_of_scope(ctx, customer["id"], scope, selection)
@@ -150,10 +151,10 @@ def commit_checkpoint(
             and latest["tree_size"] == len(fps):
         return latest, False
     supersedes = latest["checkpoint_id"] if latest is not None and latest["status"] != "FAILED" else None
-    if scope.mode == "all_time" and latest is not None and latest["status"] != "FAILED":
-        scope.end_ms = ctx.now + 1
-    net = sum((Decimal(r["amount"]) for r in covered), Decimal(0)) if fingerprints is not None else _net(ctx, customer, scope)
-    credits, debits = _credits_debits(covered)
+    windows = _window_summaries(ctx, customer, scope, covered if fingerprints is not None else None)
+    net = exact_sum(w["netChange"] for w in windows)
+    credits = exact_sum(w["totalCredits"] for w in windows)
+    debits = exact_sum(w["totalDebits"] for w in windows)
     previous = conn.execute(
         "SELECT proof_root FROM checkpoints WHERE customer = ? ORDER BY n DESC LIMIT 1", (customer["id"],)
     ).fetchone()
@@ -170,19 +171,20 @@ def commit_checkpoint(
     cur = conn.execute(
         "INSERT INTO checkpoints (ws, n, checkpoint_id, customer, customer_id, mode, month_scope, start_ms, end_ms,"
         " period, selection, covered_key, tree_size, items_root, from_sequence, to_sequence, net_change,"
-        " total_credits, total_debits, previous_proof_root, proof_root, preimage, anchor, scope, status,"
+        " total_credits, total_debits, windows, previous_proof_root, proof_root, preimage, anchor, scope, status,"
         " created_ms, verify_due_ms, fail_message, supersedes, receipt_generated)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,0)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,0)",
         (
             ws.id, n, checkpoint_id, customer["id"], customer["customer_id"], scope.mode, int(scope.month_scope),
             scope.start_ms, scope.end_ms, scope.period if scope.month_scope else None, selection, items_root,
             len(fps), items_root, covered[0]["sequence"] if covered else None,
             covered[-1]["sequence"] if covered else None, canonical_decimal(net), canonical_decimal(credits),
-            canonical_decimal(debits), previous_root, root, jcs(preimage).decode("utf-8"), anchor_reference(root),
+            canonical_decimal(debits), dumps(windows), previous_root, root, jcs_plain(preimage).decode("utf-8"), anchor_reference(root),
             dumps(scope.to_json()), ctx.now, ctx.now + ctx.delay_ms("verifyDelaySeconds"), fail_message, supersedes,
         ),
     )
     rowid = cur.lastrowid
+    schedule(ctx, ctx.now + ctx.delay_ms("verifyDelaySeconds"))
     conn.executemany(
         "INSERT INTO checkpoint_items (checkpoint, leaf_index, delta) VALUES (?, ?, ?)",
         ((rowid, i, r["id"]) for i, r in enumerate(covered)),
@@ -196,20 +198,35 @@ def commit_checkpoint(
     return conn.execute(f"{CHECKPOINT_SELECT} WHERE id = ?", (rowid,)).fetchone(), True
 
 
-def _net(ctx: Ctx, customer: sqlite3.Row, scope: Scope) -> Decimal:
-    row = ctx.conn.execute(
-        "SELECT SUM(units), SUM(frac_hi), SUM(frac_lo) FROM deltas WHERE customer = ? AND status = 'VERIFIED'"
-        " AND recorded_ms >= ? AND recorded_ms < ?",
-        (customer["id"], scope.start_ms, scope.end_ms),
-    ).fetchone()
-    return join_sums(*row)
+def _window_summaries(ctx: Ctx, customer: sqlite3.Row, scope: Scope,
+                      selected: list[sqlite3.Row] | None) -> list[dict[str, Any]]:
+    """Per UTC month of the covered set: credits, debits, net, count. Fixed at commit (the covered
+    set never changes), so a receipt page never re-reads 100,000 rows to print them."""
+    groups: dict[str, dict[str, Any]] = {}
 
+    def bucket(period: str) -> dict[str, Any]:
+        return groups.setdefault(period, {"period": period, "totalCredits": Decimal(0), "totalDebits": Decimal(0),
+                                          "netChange": Decimal(0), "deltasCount": 0, "deltaCount": 0})
 
-def _credits_debits(covered: list[sqlite3.Row]) -> tuple[Decimal, Decimal]:
-    from ..proofs.primitives import exact_sum
-
-    amounts = [Decimal(r["amount"]) for r in covered]
-    return exact_sum(a for a in amounts if a > 0), exact_sum(a for a in amounts if a < 0)
+    if selected is None:  # every VERIFIED delta of the window: summed from the covering index
+        rows = ctx.conn.execute(
+            "SELECT strftime('%Y-%m', recorded_ms / 1000, 'unixepoch') AS period, units > 0 OR frac_hi > 0"
+            " OR frac_lo > 0 AS credit, COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo) FROM deltas"
+            " WHERE customer = ? AND status = 'VERIFIED' AND recorded_ms >= ? AND recorded_ms < ?"
+            " GROUP BY period, credit",
+            (customer["id"], scope.start_ms, scope.end_ms),
+        ).fetchall()
+        parts = [(r[0], bool(r[1]), r[2], join_sums(r[3], r[4], r[5])) for r in rows]
+    else:
+        parts = [(period_of(r["recorded_ms"]), Decimal(r["amount"]) > 0, 1, Decimal(r["amount"])) for r in selected]
+    for period, credit, count, amount in parts:
+        w = bucket(period)
+        side = "totalCredits" if credit else "totalDebits"
+        w[side] = add(w[side], amount)
+        w["netChange"] = add(w["netChange"], amount)
+        w["deltasCount"] += count
+        w["deltaCount"] += count
+    return [groups[p] for p in sorted(groups)]
 
 
 def load_levels(ctx: Ctx, rowid: int) -> list[bytes]:

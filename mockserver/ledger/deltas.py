@@ -241,7 +241,14 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
         return None
     conn, ws = ctx.conn, ctx.ws
     recorded_at = format_ts(ctx.now)
-    first_n = ctx.next_number("rec", len(new))
+    # one statement reserves the record numbers and the batch number and reads the chain head
+    last_n, batch_sequence, previous = conn.execute(
+        "UPDATE workspaces SET n_rec = n_rec + ?, n_batch = n_batch + 1 WHERE id = ?"
+        " RETURNING n_rec, n_batch, last_batch_hash",
+        (len(new), ws.id),
+    ).fetchone()
+    first_n = last_n - len(new) + 1
+    previous = previous or ZERO_HASH
     customers: dict[str, sqlite3.Row] = {}
     sequences: dict[str, int] = {}
     fps: list[str] = []
@@ -267,8 +274,6 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
             "sequence": sequences[cid], "amount": amount, "metadata": _metadata_text(metadata),
             "adjusts": _adjusts_text(item.get("adjusts")), "metadata_digest": mdigest, "fingerprint": fp,
         })
-    batch_sequence = ctx.next_number("batch")
-    previous = conn.execute("SELECT last_batch_hash FROM workspaces WHERE id = ?", (ws.id,)).fetchone()[0] or ZERO_HASH
     items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
     proof_hash = batch_proof_hash(batch_preimage(ws.ledger_id, batch_sequence, len(new), items_root, previous))
     processing_due = ctx.now + ctx.delay_ms("processingDelaySeconds")
@@ -280,7 +285,10 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
          ctx.now, processing_due, verify_due, fail_message),
     )
     batch_rowid = cur.lastrowid
-    conn.execute("UPDATE workspaces SET last_batch_hash = ? WHERE id = ?", (proof_hash, ws.id))
+    conn.execute(
+        "UPDATE workspaces SET last_batch_hash = ?, next_due_ms = MIN(COALESCE(next_due_ms, ?), ?) WHERE id = ?",
+        (proof_hash, processing_due, processing_due, ws.id),
+    )
     rows = []
     for i, outcome in enumerate(new):
         nd, item = outcome.new, outcome.item

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..proofs.primitives import canonical_decimal, format_ts, period_of
+from ..proofs.primitives import canonical_decimal, format_ts, parse_json_exact, period_of
 from .amounts import add
 from .context import Ctx
 from .deltas import VERIFICATION_FAILED_MESSAGE, usage_object
-from .events import write_event
+from .events import write_event, write_events
 
 KIND_ORDER = {"processing": 0, "verify": 1, "checkpoint": 2}
 
@@ -50,12 +50,32 @@ def due_items(ctx: Ctx, until_ms: int) -> list[DueItem]:
     return items
 
 
+def schedule(ctx: Ctx, due_ms: int) -> None:
+    """Remember the earliest pending transition, so requests with nothing due skip the lookup."""
+    ctx.conn.execute(
+        "UPDATE workspaces SET next_due_ms = MIN(COALESCE(next_due_ms, ?), ?) WHERE id = ?", (due_ms, due_ms, ctx.ws.id)
+    )
+
+
+def refresh_next_due(ctx: Ctx) -> None:
+    ctx.conn.execute(
+        "UPDATE workspaces SET next_due_ms = (SELECT MIN(t) FROM ("
+        " SELECT MIN(CASE WHEN state = 'QUEUED' THEN processing_due_ms ELSE verify_due_ms END) AS t"
+        " FROM batches WHERE ws = ?1 AND state != 'DONE'"
+        " UNION ALL SELECT MIN(verify_due_ms) FROM checkpoints WHERE ws = ?1 AND status = 'QUEUED')) WHERE id = ?1",
+        (ctx.ws.id,),
+    )
+
+
 def apply_due(ctx: Ctx, until_ms: int | None = None) -> dict[str, int]:
     """Apply every transition due at or before until_ms (default: the request's now)."""
     until = ctx.now if until_ms is None else until_ms
     counts = {"transitions": 0, "events": 0}
+    if ctx.ws.next_due_ms is None or ctx.ws.next_due_ms > until:
+        return counts
     for item in due_items(ctx, until):
         apply_item(ctx, item, counts)
+    refresh_next_due(ctx)
     return counts
 
 
@@ -77,51 +97,53 @@ def _batch_processing(ctx: Ctx, batch: int, due: int, counts: dict[str, int]) ->
 
 
 def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) -> None:
+    """VERIFIED (or FAILED) for every delta of a batch, with its webhook events. All deltas of a
+    batch share recordedAt, so their period statistics are read and written once."""
     conn = ctx.conn
     batch = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_rowid,)).fetchone()
-    if batch["state"] == "QUEUED":  # both due at once: PROCESSING first, at its own due time
-        _batch_processing(ctx, batch_rowid, batch["processing_due_ms"], counts)
+    processing_at = batch["processing_due_ms"]
     rows = conn.execute(
         "SELECT id, record_id, customer_id, amount, reason, reference_id, metadata, sequence, recorded_ms,"
-        " fingerprint, n FROM deltas WHERE batch = ? ORDER BY batch_index",
+        " fingerprint, n, status FROM deltas WHERE batch = ? ORDER BY batch_index",
         (batch_rowid,),
     ).fetchall()
+    if batch["state"] == "QUEUED":  # both due at once: the PROCESSING step happened at its own due time
+        counts["transitions"] += len(rows)
     conn.execute("UPDATE batches SET state = 'DONE' WHERE id = ?", (batch_rowid,))
-    if batch["fail_message"] is not None:
+    failure = batch["fail_message"]
+    if failure is not None:
         conn.execute(
-            "UPDATE deltas SET status = 'FAILED', failed_ms = ?, error_message = ? WHERE batch = ?",
-            (due, batch["fail_message"] or VERIFICATION_FAILED_MESSAGE, batch_rowid),
+            "UPDATE deltas SET status = 'FAILED', processing_ms = COALESCE(processing_ms, ?), failed_ms = ?,"
+            " error_message = ? WHERE batch = ?",
+            (processing_at, due, failure or VERIFICATION_FAILED_MESSAGE, batch_rowid),
         )
-        for d in rows:
-            write_event(ctx, "delta.failed", {
-                "recordId": d["record_id"], "customerId": d["customer_id"], "delta": Decimal(d["amount"]),
-                "reason": d["reason"], "referenceId": d["reference_id"], "sequenceNumber": str(d["sequence"]),
-                "receiptId": batch["proof_hash"], "status": "FAILED", "error": "VERIFICATION_FAILED",
-                "message": batch["fail_message"] or VERIFICATION_FAILED_MESSAGE, "failedAt": format_ts(due),
-            }, due, d["customer_id"])
-            counts["transitions"] += 1
-            counts["events"] += 1
+        write_events(ctx, [("delta.failed", {
+            "recordId": d["record_id"], "customerId": d["customer_id"], "delta": Decimal(d["amount"]),
+            "reason": d["reason"], "referenceId": d["reference_id"], "sequenceNumber": str(d["sequence"]),
+            "receiptId": batch["proof_hash"], "status": "FAILED", "error": "VERIFICATION_FAILED",
+            "message": failure or VERIFICATION_FAILED_MESSAGE, "failedAt": format_ts(due),
+        }, due, d["customer_id"]) for d in rows])
+        counts["transitions"] += len(rows)
+        counts["events"] += len(rows)
         return
-    conn.execute("UPDATE deltas SET status = 'VERIFIED', verified_ms = ? WHERE batch = ?", (due, batch_rowid))
+    conn.execute(
+        "UPDATE deltas SET status = 'VERIFIED', processing_ms = COALESCE(processing_ms, ?), verified_ms = ?"
+        " WHERE batch = ?",
+        (processing_at, due, batch_rowid),
+    )
     item_hashes = [d["fingerprint"] for d in rows]
     stamp = format_ts(due)
-    from ..jsonout import dumps  # noqa: F401  (bodies are serialized by write_event)
-    from ..proofs.primitives import parse_json_exact
-
+    period = period_of(batch["created_ms"])
+    stats = conn.execute(
+        "SELECT verified_count, verified_net FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)
+    ).fetchone()
+    count = stats["verified_count"] if stats else 0
+    net = Decimal(stats["verified_net"] if stats else "0")
+    usage = usage_object(ctx, due)
+    events = []
     for d in rows:
-        period = period_of(d["recorded_ms"])
-        stats = conn.execute(
-            "SELECT verified_count, verified_net FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)
-        ).fetchone()
-        count = (stats["verified_count"] if stats else 0) + 1
-        net = add(Decimal(stats["verified_net"] if stats else "0"), Decimal(d["amount"]))
-        conn.execute(
-            "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, 0, ?, ?)"
-            " ON CONFLICT (ws, period) DO UPDATE SET verified_count = excluded.verified_count,"
-            " verified_net = excluded.verified_net",
-            (ctx.ws.id, period, count, canonical_decimal(net)),
-        )
-        usage = usage_object(ctx, due)
+        count += 1
+        net = add(net, Decimal(d["amount"]))
         data: dict[str, Any] = {
             "receiptId": batch["proof_hash"],
             "deltaIndex": d["n"],
@@ -163,9 +185,16 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
             "verificationReference": batch["anchor"],
             "blockTimestamp": stamp,
         }
-        write_event(ctx, "delta.verified", data, due, d["customer_id"])
-        counts["transitions"] += 1
-        counts["events"] += 1
+        events.append(("delta.verified", data, due, d["customer_id"]))
+    conn.execute(
+        "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, 0, ?, ?)"
+        " ON CONFLICT (ws, period) DO UPDATE SET verified_count = excluded.verified_count,"
+        " verified_net = excluded.verified_net",
+        (ctx.ws.id, period, count, canonical_decimal(net)),
+    )
+    write_events(ctx, events)
+    counts["transitions"] += len(rows)
+    counts["events"] += len(rows)
 
 
 def _checkpoint_verify(ctx: Ctx, rowid: int, due: int, counts: dict[str, int]) -> None:

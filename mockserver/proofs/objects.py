@@ -14,6 +14,7 @@ from typing import Any
 from .primitives import (
     format_ts,
     jcs,
+    jcs_plain,
     keccak256,
     labelled_hash,
     month_start_ms,
@@ -165,12 +166,12 @@ def delta_preimage(customer_id: str, delta: str, reason: str, reference_id: str 
 
 
 def fingerprint_preimage(d: dict) -> bytes:
-    return labelled_preimage(DELTA_LABEL, jcs(d))
+    return labelled_preimage(DELTA_LABEL, jcs_plain(d))
 
 
 def fingerprint(d: dict) -> str:
     """H("pacspace-mock:delta:v1" ‖ 00 ‖ JCS(D))."""
-    return to_hex(labelled_hash(DELTA_LABEL, jcs(d)))
+    return to_hex(labelled_hash(DELTA_LABEL, jcs_plain(d)))
 
 
 # --- batch -------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def batch_preimage(ledger_id: str, batch_sequence: int, item_count: int, items_r
 
 def batch_proof_hash(b: dict) -> str:
     """proofHash = receiptId = H("pacspace-mock:batch:v1" ‖ 00 ‖ JCS(B))."""
-    return to_hex(labelled_hash(BATCH_LABEL, jcs(b)))
+    return to_hex(labelled_hash(BATCH_LABEL, jcs_plain(b)))
 
 
 # --- checkpoint --------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def checkpoint_preimage(ledger_id: str, chain_id: int, customer_id: str, start_d
 
 def proof_root(c: dict) -> str:
     """proofRoot = H("pacspace-mock:checkpoint:v1" ‖ 00 ‖ JCS(C))."""
-    return to_hex(labelled_hash(CHECKPOINT_LABEL, jcs(c)))
+    return to_hex(labelled_hash(CHECKPOINT_LABEL, jcs_plain(c)))
 
 
 def period_window(period: str) -> tuple[str, str]:

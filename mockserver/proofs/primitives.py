@@ -6,6 +6,7 @@ Everything here is pure and importable without the server.
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import re
 from decimal import Context, Decimal, Inexact, InvalidOperation
@@ -106,6 +107,33 @@ def jcs(value: Any) -> bytes:
     return rfc8785.dumps(value)
 
 
+_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return True
+    if type(value) is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if isinstance(value, dict) and depth < 2:
+        return all(isinstance(k, str) and k.isascii() and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def jcs_plain(value: dict) -> bytes:
+    """JCS of a preimage object (D, B, C): ASCII member names, strings, safe integers, one nested
+    object. For such values RFC 8785 and sorted compact JSON coincide (no floats to format; ASCII
+    names sort the same by UTF-16 units and by code points; the same characters are escaped), and
+    the C encoder is ~20x faster than rfc8785. Anything else goes through rfc8785."""
+    if not _plain(value):
+        return rfc8785.dumps(value)
+    try:
+        return _PLAIN_JSON.encode(value).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: let rfc8785 raise its own error
+        return rfc8785.dumps(value)
+
+
 # --- Canonical decimals ------------------------------------------------------------------------
 
 def canonical_decimal(value: Decimal | int) -> str:
@@ -182,9 +210,17 @@ _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 def format_ts(ms: int) -> str:
     """Milliseconds since the Unix epoch -> YYYY-MM-DDTHH:MM:SS.mmmZ (UTC)."""
-    seconds, millis = divmod(int(ms), 1000)
-    t = _gmtime(seconds)
-    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{millis:03d}Z"
+    days, rem = divmod(int(ms), 86_400_000)
+    seconds, millis = divmod(rem, 1000)
+    hour, rem = divmod(seconds, 3600)
+    minute, second = divmod(rem, 60)
+    return f"{_date_text(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(days: int) -> str:
+    year, month, day = civil_from_days(days)
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def _gmtime(seconds: int) -> tuple[int, int, int, int, int, int]:

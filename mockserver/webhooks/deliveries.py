@@ -224,7 +224,7 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
     started = time.monotonic()
     status, error, captured = None, None, url is None
     receiver = ctx.runtime.webhook_callables.get(ctx.ws.id)
-    fired = faults.evaluate(ctx, event=row["event"], customer_ids=_event_customers(body))
+    fired = faults.evaluate(ctx, event=row["event"], customer_ids=_event_customers(body)) if ctx.ws.rules_created else None
     failure = fired.action("webhook_failure") if fired else None
     if failure is not None:  # fails without contacting the endpoint, captured or not
         error = "timeout" if failure.get("timeout") else f"injected_{failure['status']}"
