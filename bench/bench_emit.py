@@ -1,0 +1,103 @@
+"""Single-emit throughput (POST /api/v1/balance/delta) against a no-op Starlette JSON endpoint.
+
+Both are driven the same way: sequential requests through httpx.ASGITransport in one process,
+so the no-op figure is the cost of the transport + Starlette alone and the ratio is the share of
+that ceiling the mock keeps. Target: emit >= 50% of the no-op.
+
+    python bench/bench_emit.py [--requests 400] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+from _util import client, ok
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mockserver.app import create_app
+from mockserver.runtime import Runtime, ServerConfig
+
+TARGET = 0.50
+CUSTOMERS = ("cust_a", "cust_b", "cust_c", "cust_d")
+_refs = itertools.count()  # every emit gets a fresh referenceId: the dedupe lookup runs, never a replay
+
+
+def noop_app() -> Starlette:
+    async def noop(request):
+        return JSONResponse({"success": True, "data": {}})
+
+    return Starlette(routes=[Route("/noop", noop, methods=["POST"])])
+
+
+def emit_body() -> dict:
+    n = next(_refs)
+    return {"customerId": CUSTOMERS[n % len(CUSTOMERS)], "delta": -1.5, "reason": "api_calls", "referenceId": f"ref-{n}"}
+
+
+async def rate(http, path: str, expect: int, count: int) -> float:
+    """Requests per second of `count` sequential POSTs."""
+    start = time.perf_counter()
+    for _ in range(count):
+        r = await http.post(path, json=emit_body())
+        if r.status_code != expect:
+            raise SystemExit(f"POST {path} -> {r.status_code}: {r.text[:300]}")
+    return count / (time.perf_counter() - start)
+
+
+async def mock_client(db_path: str, delay: int = 0):
+    """With delay 0 every emit also verifies the previous one (its transition and webhook event
+    are due at the next request); with serve's delays and a frozen clock verification is
+    deferred, so the figure is the emit alone."""
+    http = client(create_app(Runtime(ServerConfig(seed=1, processing_delay=0, verify_delay=0), db_path=db_path)))
+    await ok(http.post("/_mock/clock/freeze", json={"at": "2026-05-10T08:00:00.000Z"}))
+    await ok(http.patch("/_mock/settings", json={"processingDelaySeconds": delay, "verifyDelaySeconds": 2 * delay}))
+    return http
+
+
+async def main(requests: int, rounds: int) -> None:
+    tmp = tempfile.TemporaryDirectory()
+    subjects = {  # name -> (client, path, expected status)
+        "no-op Starlette": (client(noop_app()), "/noop", 200),
+        "emit, SQLite file": (await mock_client(os.path.join(tmp.name, "bench.db")), "/api/v1/balance/delta", 201),
+        "emit, :memory:": (await mock_client(":memory:"), "/api/v1/balance/delta", 201),
+        "emit, deferred verify": (await mock_client(os.path.join(tmp.name, "deferred.db"), delay=1),
+                                  "/api/v1/balance/delta", 201),
+    }
+    for http, path, expect in subjects.values():  # warm-up: imports, caches, the first pages of the db
+        await rate(http, path, expect, max(20, requests // 4))
+    samples: dict[str, list[float]] = {name: [] for name in subjects}
+    for _ in range(rounds):  # interleaved, so a noisy moment hurts every subject alike
+        for name, (http, path, expect) in subjects.items():
+            samples[name].append(await rate(http, path, expect, requests))
+    for http, _, _ in subjects.values():
+        await http.aclose()
+    tmp.cleanup()
+
+    base = statistics.median(samples["no-op Starlette"])
+    print(f"single emits, {requests} sequential requests x {rounds} rounds, median req/s "
+          f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)\n")
+    print(f"{'subject':<24}{'req/s':>10}{'µs/req':>10}{'vs no-op':>10}   target")
+    for name, values in samples.items():
+        rps = statistics.median(values)
+        ratio = rps / base
+        verdict = "" if name == "no-op Starlette" else f">= {TARGET:.0%}  {'OK' if ratio >= TARGET else 'BELOW'}"
+        print(f"{name:<24}{rps:>10.0f}{1e6 / rps:>10.0f}{ratio:>10.1%}   {verdict}")
+    emit_us = 1e6 / statistics.median(samples["emit, SQLite file"]) - 1e6 / base
+    print(f"\nserver work per emit beyond the no-op floor (file db): {emit_us:.0f} µs")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per round and subject")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.rounds))
