@@ -165,12 +165,20 @@ def keys_delete(runtime: Runtime):
 
 
 def state_export(runtime: Runtime):
-    def handler(conn, request, payload):
-        data = runtime.store.export_bytes()
-        return Response(data, media_type="application/vnd.sqlite3",
+    """GET /_mock/state: a backup-API snapshot, taken outside any transaction of ours (a backup
+    from a connection inside its own write transaction would wait for itself)."""
+    from ..api.http import error_response, parse_query
+    from ..errors import ApiError
+
+    async def run(request: Request) -> Response:
+        try:
+            parse_query(request, ())
+        except ApiError as exc:
+            return error_response(exc)
+        return Response(runtime.store.export_bytes(), media_type="application/vnd.sqlite3",
                         headers={"Content-Disposition": 'attachment; filename="pacspace-mock.sqlite"'})
 
-    return _global(runtime, handler)
+    return run
 
 
 def state_import(runtime: Runtime):

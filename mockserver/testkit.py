@@ -1,0 +1,286 @@
+"""The core of the pytest plugin, with no pytest imports: a handle on one workspace of a running
+pacspace-mock (embedded or external) with its clock, faults, webhooks, journal, and assertion
+helpers whose failure messages say what was expected and what the ledger holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from .proofs.verifier import Report, verify_receipt
+
+PLUGIN_DEFAULTS = {"processingDelaySeconds": 0, "verifyDelaySeconds": 0, "webhookDelivery": "manual"}
+
+
+def key_for(node_id: str, environment: str = "test") -> str:
+    """A stable API key per test: the same node id gives the same workspace, replies and hashes."""
+    return f"pk_{environment}_{hashlib.sha256(node_id.encode('utf-8')).hexdigest()[:32]}"
+
+
+class MockError(AssertionError):
+    """A control or API call that the test expected to succeed did not."""
+
+
+def _exact(text: bytes) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+class _Part:
+    def __init__(self, ws: "Workspace"):
+        self._ws = ws
+
+
+class Clock(_Part):
+    """The workspace's virtual clock (balance-api.md §8.3)."""
+
+    def now(self) -> str:
+        return self._ws.control("GET", "/_mock/clock")["now"]
+
+    def freeze(self, at: str | None = None) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/clock/freeze", {"at": at} if at else {})
+
+    def set(self, instant: str) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/clock/set", {"now": instant})
+
+    def advance(self, seconds: float | None = None, *, until: str | None = None) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/clock/advance", {"until": until} if until else {"seconds": seconds})
+
+    def unfreeze(self) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/clock/unfreeze", {})
+
+
+class Faults(_Part):
+    """Fault rules (§8.6). `add(route="balance.emit", error=503, nth=[1])` is shorthand for the
+    common case; `add_rule(rule)` takes the full rule object."""
+
+    def add(self, *, route: str | None = None, method: str | None = None, path: str | None = None,
+            customer_id: str | None = None, nth: list[int] | None = None, times: int | None = None,
+            probability: float | None = None, **action: Any) -> dict[str, Any]:
+        actions = {
+            "error": lambda v: [{"type": "error", "status": v}],
+            "rate_limited": lambda v: [{"type": "rate_limited", "retryAfterSeconds": v}],
+            "cadence_limit": lambda v: [{"type": "cadence_limit", "retryAfterSeconds": v}],
+            "commit_then_drop": lambda v: [{"type": "commit_then_drop", "status": v}],
+            "latency_ms": lambda v: [{"type": "latency", "ms": v}],
+            "fail_verification": lambda v: [{"type": "fail_verification"}],
+            "chain_unavailable": lambda v: [{"type": "chain_unavailable"}],
+        }
+        if len(action) != 1 or next(iter(action)) not in actions:
+            raise TypeError(f"give exactly one action: {', '.join(actions)}")
+        (kind, value), = action.items()
+        match = {"route": route, "method": method, "path": path, "customerId": customer_id}
+        return self.add_rule({"match": {k: v for k, v in match.items() if v is not None}, "nth": nth, "times": times,
+                              "probability": probability, "actions": actions[kind](value)})
+
+    def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/faults", rule)
+
+    def list(self) -> list[dict[str, Any]]:
+        return self._ws.control("GET", "/_mock/faults")["rules"]
+
+    def clear(self) -> int:
+        return self._ws.control("DELETE", "/_mock/faults")["cleared"]
+
+
+class Webhooks(_Part):
+    """The outbox (§8.8): every event written, with its exact body and delivery attempts."""
+
+    def config(self, **changes: Any) -> dict[str, Any]:
+        if changes:
+            return self._ws.control("PUT", "/_mock/webhooks/config", changes)
+        return self._ws.control("GET", "/_mock/webhooks/config")
+
+    def drain(self, force: bool = False) -> dict[str, Any]:
+        return self._ws.control("POST", "/_mock/webhooks/drain", {"force": force})
+
+    def outbox(self, event: str | None = None) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        while True:
+            query = f"?limit=1000&offset={len(entries)}" + (f"&event={event}" if event else "")
+            page = self._ws.control("GET", "/_mock/webhooks/outbox" + query)
+            entries += page["entries"]
+            if not page["pagination"]["hasMore"]:
+                return entries
+
+    def events(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The event envelopes (id, event, tenantId, createdAt, timestamp, data), oldest first."""
+        return [json.loads(entry["body"]) for entry in self.outbox(event)]
+
+
+class Journal(_Part):
+    def entries(self, limit: int = 100, route: str | None = None) -> list[dict[str, Any]]:
+        query = f"?limit={limit}" + (f"&route={route}" if route else "")
+        return self._ws.control("GET", "/_mock/journal" + query)["entries"]
+
+    def tail(self, limit: int = 15) -> str:
+        """The newest requests, oldest first, one line each: for failure reports."""
+        lines = []
+        for e in reversed(self.entries(limit)):
+            fault = f" fault={e['fault']['ruleId']}" if e.get("fault") else ""
+            replay = " replay" if e.get("idempotentReplay") else ""
+            code = f" {e['errorCode']}" if e.get("errorCode") else ""
+            lines.append(f"#{e['seq']} {e['at']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
+                         f" -> {e['status']}{code}{fault}{replay}")
+        return "\n".join(lines) or "(no requests)"
+
+
+class Workspace:
+    """One workspace (one API key) of a running pacspace-mock."""
+
+    def __init__(self, base_url: str, key: str, http: httpx.Client):
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+        self.http = http  # shared, keep-alive; the key travels per request
+        self.clock = Clock(self)
+        self.faults = Faults(self)
+        self.webhooks = Webhooks(self)
+        self.journal = Journal(self)
+
+    # --- raw calls ---------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Api-Key": self.key, **kwargs.pop("headers", {})}
+        content = None if json_body is None else json.dumps(json_body)
+        return self.http.request(method, self.base_url + path, content=content, headers=headers, **kwargs)
+
+    def call(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Any:
+        """An API call that must succeed; returns `data` with exact decimals."""
+        response = self.request(method, path, json_body, **kwargs)
+        if not 200 <= response.status_code < 300:
+            raise MockError(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
+        return _exact(response.content)["data"]
+
+    def control(self, method: str, path: str, json_body: Any = None) -> Any:
+        response = self.request(method, path, json_body)
+        if not 200 <= response.status_code < 300:
+            raise MockError(f"control call {method} {path} failed with {response.status_code}: {response.text[:500]}")
+        return response.json()["data"]
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        if changes:
+            return self.control("PATCH", "/_mock/settings", changes)
+        return self.control("GET", "/_mock/settings")
+
+    def reset(self) -> dict[str, Any]:
+        return self.control("POST", "/_mock/reset", {})
+
+    def export_state(self) -> bytes:
+        response = self.http.get(self.base_url + "/_mock/state")
+        response.raise_for_status()
+        return response.content
+
+    # --- billing assertions ------------------------------------------------------------------
+
+    def verified_total(self, customer_id: str, period: str | None = None) -> Decimal:
+        query = f"?period={period}" if period else ""
+        return self.call("GET", f"/api/v1/balance/derive/{customer_id}{query}")["computedBalance"]
+
+    def assert_balance(self, customer_id: str, expected: Any, period: str | None = None) -> dict[str, Any]:
+        """The customer's verified total for a period (default: the current virtual month)."""
+        scope = f"?period={period}&limit=1000" if period else "?limit=1000"
+        response = self.request("GET", f"/api/v1/balance/derive/{customer_id}{scope}")
+        if response.status_code == 404:
+            raise AssertionError(f"expected a verified balance of {expected} for {customer_id}, "
+                                 f"but the workspace has no customer {customer_id!r}")
+        data = _exact(response.content)["data"]
+        if data["computedBalance"] != Decimal(str(expected)):
+            lines = "\n".join(f"  #{d['sequence']} {d['recordedAt']} {d['delta']} {d['reason']!r}"
+                              for d in data["deltas"][:20])
+            raise AssertionError(
+                f"expected a verified balance of {expected} for {customer_id} in {data['scope']['period'] or 'the scope'},"
+                f" the ledger holds {data['computedBalance']} over {data['deltasCount']} verified deltas"
+                f" ({data['pendingCount']} pending, {data['failedCount']} failed):\n{lines}"
+            )
+        return data
+
+    def assert_receipt_verifies(self, customer_id: str, period: str | None = None) -> Report:
+        """Fetch the customer's receipt (scoped to `period`, else all-time) and verify it offline."""
+        query = f"?period={period}" if period else ""
+        response = self.request("GET", f"/api/v1/balance/receipt/{customer_id}{query}")
+        if response.status_code != 200:
+            raise AssertionError(f"expected a receipt for {customer_id}, got {response.status_code}: {response.text[:300]}")
+        report = verify_receipt(response.content)
+        if not report.ok:
+            raise AssertionError(f"the receipt of {customer_id} does not verify offline; failed checks: "
+                                 f"{', '.join(report.failed)}\n" + "\n".join(report.messages))
+        return report
+
+    def assert_webhook(self, event: str, count: int | None = None, **data: Any) -> list[dict[str, Any]]:
+        """Events of a type whose `data` members equal the given values; `count` if given."""
+        events = self.webhooks.events(event)
+        matching = [e for e in events if all(_member(e["data"], name) == value for name, value in data.items())]
+        if (count is None and not matching) or (count is not None and len(matching) != count):
+            wanted = f"{count if count is not None else 'at least one'} {event} event(s)"
+            where = f" with {data}" if data else ""
+            seen = "\n".join(f"  {e['id']} {e['createdAt']} {json.dumps(e['data'])[:160]}" for e in events[:20])
+            raise AssertionError(f"expected {wanted}{where}; the outbox holds {len(matching)} matching of "
+                                 f"{len(events)} {event} event(s):\n{seen or '  (none)'}")
+        return matching
+
+
+def _member(data: dict[str, Any], name: str) -> Any:
+    """`customerId`, or a dotted path such as `delta.customerId`."""
+    value: Any = data
+    for part in re.split(r"\.", name):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+class WebhookReceiver:
+    """A tiny HTTP endpoint on loopback that records every webhook POSTed to it.
+
+    Each test gets its own path (`url_for(name)`); `status` sets what a path answers, so a
+    failing endpoint is one line.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._received: dict[str, list[dict[str, Any]]] = {}
+        self._status: dict[str, int] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver._received.setdefault(self.path, []).append(
+                        {"headers": dict(self.headers.items()), "body": body.decode("utf-8")})
+                    status = receiver._status.get(self.path, 200)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url_for(self, name: str) -> str:
+        return f"{self.base_url}/{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+    def received(self, url: str) -> list[dict[str, Any]]:
+        path = url[len(self.base_url):]
+        with self._lock:
+            return list(self._received.get(path, []))
+
+    def respond_with(self, url: str, status: int) -> None:
+        with self._lock:
+            self._status[url[len(self.base_url):]] = status
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,204 @@
+"""Fixtures and the `pacspace` marker. Wiring only: the work is in mockserver.embedded and
+mockserver.testkit, which have no pytest imports.
+
+Fixtures (all function-scoped unless noted):
+  pacspace              the test's workspace: .key .base_url .clock .faults .webhooks .journal,
+                        .settings(), .call(), assert_balance / assert_receipt_verifies / assert_webhook
+  pacspace_url          base URL of the server (session)
+  pacspace_key          the test's API key (stable: derived from the test's node id)
+  pacspace_sdk          an official SDK client (pacspace_sdk.PacSpace) pointed at the server
+  pacspace_http         an httpx.Client with the key set, on loopback
+  pacspace_asgi         an httpx.AsyncClient on the in-process app (embedded server only)
+  pacspace_clock, pacspace_faults, pacspace_outbox, pacspace_journal   parts of `pacspace`
+  pacspace_webhook_receiver  an HTTP endpoint for this test's webhooks; configured as the URL
+  pacspace_server       the embedded server (session; None with --pacspace-url)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from mockserver.testkit import PLUGIN_DEFAULTS, WebhookReceiver, Workspace, key_for
+
+ENV_URL = "PACSPACE_MOCK_URL"
+ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
+MARKER_OPTIONS = ("seed", "start", "settings", "environment")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pacspace-mock")
+    group.addoption("--pacspace-url", default=os.environ.get(ENV_URL),
+                    help=f"run against this pacspace-mock server instead of an embedded one (env {ENV_URL})")
+    group.addoption("--pacspace-keep-db", default=os.environ.get(ENV_KEEP), metavar="DIR",
+                    help=f"save the database of each failed test into DIR for inspection (env {ENV_KEEP})")
+    group.addoption("--pacspace-journal-lines", type=int, default=15,
+                    help="journal lines shown in the report of a failed test (0: none)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pacspace(seed=None, start=None, settings=None, environment='test'): set the test's workspace up: "
+        "seed, a frozen start time (RFC 3339), settings to PATCH, test or live key",
+    )
+
+
+@pytest.fixture(scope="session")
+def pacspace_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.config.getoption("--pacspace-url"):
+        yield None
+        return
+    from mockserver.embedded import EmbeddedServer
+    from mockserver.runtime import Runtime, ServerConfig
+
+    config = ServerConfig(processing_delay=0, verify_delay=0, webhook_delivery="manual")
+    server = EmbeddedServer(Runtime(config)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pacspace_url(request: pytest.FixtureRequest, pacspace_server: Any) -> str:
+    url = request.config.getoption("--pacspace-url")
+    return url.rstrip("/") if url else pacspace_server.url
+
+
+@pytest.fixture(scope="session")
+def _pacspace_http_session() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30.0) as client:
+        yield client
+
+
+def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for mark in reversed(list(request.node.iter_markers("pacspace"))):  # closest marker wins
+        unknown = set(mark.kwargs) - set(MARKER_OPTIONS)
+        if mark.args or unknown:
+            raise pytest.UsageError(f"pacspace marker takes keyword arguments {MARKER_OPTIONS}, got {mark}")
+        options.update(mark.kwargs)
+    return options
+
+
+@pytest.fixture
+def pacspace_key(request: pytest.FixtureRequest) -> str:
+    return key_for(request.node.nodeid, _marker(request).get("environment", "test"))
+
+
+@pytest.fixture
+def pacspace(request: pytest.FixtureRequest, pacspace_url: str, pacspace_key: str,
+             _pacspace_http_session: httpx.Client) -> Workspace:
+    workspace = Workspace(pacspace_url, pacspace_key, _pacspace_http_session)
+    options = _marker(request)
+    external = request.config.getoption("--pacspace-url")
+    if external:  # a long-lived server: start clean, with the plugin's defaults
+        workspace.reset()
+    changes = {**(PLUGIN_DEFAULTS if external else {}), **options.get("settings", {})}
+    if "seed" in options:
+        changes["seed"] = options["seed"]
+    if changes:
+        workspace.settings(**changes)
+    if options.get("start"):
+        workspace.clock.freeze(options["start"])
+    request.node._pacspace_workspace = workspace  # for the failure report
+    return workspace
+
+
+@pytest.fixture
+def pacspace_clock(pacspace: Workspace):
+    return pacspace.clock
+
+
+@pytest.fixture
+def pacspace_faults(pacspace: Workspace):
+    return pacspace.faults
+
+
+@pytest.fixture
+def pacspace_outbox(pacspace: Workspace):
+    return pacspace.webhooks
+
+
+@pytest.fixture
+def pacspace_journal(pacspace: Workspace):
+    return pacspace.journal
+
+
+@pytest.fixture
+def pacspace_sdk(pacspace: Workspace):
+    sdk = pytest.importorskip("pacspace_sdk", reason="pacspace-sdk is not installed")
+    # The summary coordinator paces requests for the real service (10/min); a mock needs none.
+    client = sdk.PacSpace.init(pacspace.key, base_url=pacspace.base_url, submission={"maxRequestsPerMinute": 600000})
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def pacspace_http(pacspace: Workspace) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=pacspace.base_url, headers={"X-Api-Key": pacspace.key}, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture
+def pacspace_asgi(pacspace: Workspace, pacspace_server: Any) -> httpx.AsyncClient:
+    if pacspace_server is None:
+        pytest.skip("pacspace_asgi needs the embedded server (not --pacspace-url)")
+    from mockserver.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(pacspace_server.runtime))
+    return httpx.AsyncClient(transport=transport, base_url=pacspace.base_url, headers={"X-Api-Key": pacspace.key})
+
+
+@pytest.fixture(scope="session")
+def _pacspace_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+class ReceiverView:
+    """This test's webhook endpoint: `.url`, `.received()`, `.respond_with(status)`."""
+
+    def __init__(self, receiver: WebhookReceiver, url: str):
+        self._receiver = receiver
+        self.url = url
+
+    def received(self) -> list[dict[str, Any]]:
+        return self._receiver.received(self.url)
+
+    def respond_with(self, status: int) -> None:
+        self._receiver.respond_with(self.url, status)
+
+
+@pytest.fixture
+def pacspace_webhook_receiver(request: pytest.FixtureRequest, pacspace: Workspace,
+                              _pacspace_receiver: WebhookReceiver) -> ReceiverView:
+    view = ReceiverView(_pacspace_receiver, _pacspace_receiver.url_for(request.node.nodeid))
+    pacspace.webhooks.config(url=view.url)
+    return view
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    workspace: Workspace | None = getattr(item, "_pacspace_workspace", None)
+    if workspace is None or not report.failed or report.when != "call":
+        return
+    lines = item.config.getoption("--pacspace-journal-lines")
+    try:
+        if lines:
+            report.sections.append((f"pacspace-mock journal ({workspace.key})", workspace.journal.tail(lines)))
+        keep = item.config.getoption("--pacspace-keep-db")
+        if keep:
+            target = Path(keep) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[:150] + ".sqlite")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(workspace.export_state())
+            report.sections.append(("pacspace-mock database", f"saved to {target} (workspace key {workspace.key})"))
+    except Exception as exc:  # noqa: BLE001 - a report must never fail because the server is gone
+        report.sections.append(("pacspace-mock", f"could not read the journal: {exc}"))
