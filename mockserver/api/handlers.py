@@ -99,6 +99,7 @@ def emit(ctx: Ctx, call: Call) -> dict[str, Any]:
     if outcome.kind == "failed":
         raise outcome.error
     if outcome.kind == "replay":
+        call.request.state.replay = True  # journaled as idempotentReplay (§8.7)
         return {**deltas.delta_object(outcome.row), "idempotent": True}
     deltas.record_new(ctx, [outcome], fail_message=getattr(call.request.state, "fail_verification", None))
     deltas.fetch_recorded(ctx, [outcome])
@@ -133,7 +134,7 @@ def emit_batch(ctx: Ctx, call: Call) -> dict[str, Any]:
             "sequenceNumber": str(row["sequence"]), "idempotent": is_replay, "error": None, "message": None,
         })
     call.status = 201 if recorded else 200
-    call.request.state.all_replays = replayed == len(outcomes)
+    call.request.state.replay = replayed == len(outcomes)  # a batch of replays only (§8.7)
     return {
         "totalQueued": recorded + replayed,
         "totalFailed": failed,
