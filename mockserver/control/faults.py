@@ -43,8 +43,10 @@ def _int(value: Any, name: str, lo: int, hi: int) -> int:
 
 
 def _str(value: Any, name: str, max_len: int = 200) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_len:
+    if not isinstance(value, str) or not value:
         raise validation(name, "type", f"{name} must be a string of 1-{max_len} characters")
+    if len(value) > max_len:
+        raise validation(name, "too_long", f"{name} must be at most {max_len} characters")
     return value
 
 
@@ -133,22 +135,22 @@ def validate_rule(body: Any) -> dict[str, Any]:
         probability = float(probability)
     actions_raw = body.get("actions")
     if not isinstance(actions_raw, list) or not 1 <= len(actions_raw) <= 2:
-        raise validation("actions", "required", "actions must list one action, or latency plus one other")
+        raise validation("actions", "required", "actions: actions must list one action, or latency plus one other")
     actions = [_action(a, i) for i, a in enumerate(actions_raw)]
     kinds = [a["type"] for a in actions]
     if len(actions) == 2 and kinds.count("latency") != 1:
-        raise validation("actions", "conflict", "only latency may accompany another action")
+        raise validation("actions", "conflict", "actions: only latency may accompany another action")
     response = [k for k in kinds if k != "latency"]
     webhook_rule = match["event"] is not None or "webhook_failure" in kinds
     if webhook_rule and (response != ["webhook_failure"] or "latency" in kinds):
-        raise validation("actions", "not_allowed", "a webhook rule (match.event or webhook_failure) takes only webhook_failure")
+        raise validation("actions", "not_allowed", "actions: a webhook rule (match.event or webhook_failure) takes only webhook_failure")
     if match["event"] is None and "webhook_failure" in kinds and match["route"] is not None:
-        raise validation("actions", "not_allowed", "webhook_failure applies to webhook attempts, not to routes")
+        raise validation("actions", "not_allowed", "actions: webhook_failure applies to webhook attempts, not to routes")
     if "fail_verification" in kinds and match["route"] not in FAIL_VERIFICATION_ROUTES:
         raise validation("actions", "not_allowed",
-                         "fail_verification needs match.route balance.emit, balance.emit_batch or balance.checkpoint")
+                         "actions: fail_verification needs match.route balance.emit, balance.emit_batch or balance.checkpoint")
     if "chain_unavailable" in kinds and match["route"] not in CHAIN_ROUTES:
-        raise validation("actions", "not_allowed", "chain_unavailable needs match.route public.verify or page.verify")
+        raise validation("actions", "not_allowed", "actions: chain_unavailable needs match.route public.verify or page.verify")
     description = body.get("description")
     if description is not None:
         description = _str(description, "description", 200)
