@@ -6,11 +6,14 @@ segment; each handler decodes its path parameters exactly once (balance-api.md ย
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from .api import handlers as h
 from .api.http import endpoint, error_response
@@ -18,12 +21,13 @@ from .control import clock, settings, state
 from .control import webhooks as hooks
 from .control.plane import control_endpoint
 from .errors import ApiError
+from .pages import views
 from .runtime import Runtime
 
 B = "/api/v1/balance"
 
 
-def routes(rt: Runtime) -> list[Route]:
+def routes(rt: Runtime) -> list[BaseRoute]:
     def api(path: str, name: str, handler, methods=("GET",), **options) -> Route:
         return Route(path, endpoint(rt, name, handler, **options), methods=list(methods), name=name)
 
@@ -63,6 +67,27 @@ def routes(rt: Runtime) -> list[Route]:
         api("/dashboard/customers", "dashboard.customers_create", h.dashboard_create_customer, ("POST",),
             body=True, auth="dashboard"),
         *control_routes(rt),
+        *page_routes(rt),
+    ]
+
+
+def page_routes(rt: Runtime) -> list[BaseRoute]:
+    """ยง6: HTML, journaled in the owning workspace, unknown query parameters ignored, faults only
+    as chain_unavailable on /verify/{root}."""
+    def html(path: str, name: str, handler, locate, methods=("GET",), **options) -> Route:
+        return Route(path, endpoint(rt, name, handler, auth="public", locate=locate, lenient_query=True,
+                                    render_error=views.error_page, **options), methods=list(methods), name=name)
+
+    return [
+        html("/c/{handle}", "page.shared_record", views.shared_record, views.locate_handle, allowed_faults=()),
+        html("/c/{handle}/access", "page.shared_record", views.shared_record_access, views.locate_handle, ("POST",),
+             form=True, allowed_faults=()),
+        html("/c/{handle}/compare", "page.shared_record", views.shared_record_compare, views.locate_handle,
+             ("POST",), form=True, allowed_faults=()),
+        html("/receipt/{receiptId}", "page.receipt", views.receipt_page, views.locate_receipt, allowed_faults=()),
+        html("/verify/{root}", "page.verify", views.verify_page, views.locate_root,
+             allowed_faults=("chain_unavailable",)),
+        Mount("/static", app=StaticFiles(directory=Path(views.__file__).parent / "static"), name="static"),
     ]
 
 

@@ -102,6 +102,17 @@ async def read_body(request: Request) -> Any:
         raise validation("body", "invalid_json", f"The request body is not valid JSON: {exc}") from None
 
 
+async def read_form(request: Request) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (the pages' forms): first value of each field."""
+    raw = b"".join([chunk async for chunk in request.stream()])
+    if len(raw) > MAX_BODY:
+        raise ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB")
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields
+
+
 def request_origin(request: Request) -> str:
     host = request.headers.get("host") or (
         f"{request.url.hostname}:{request.url.port}" if request.url.port else request.url.hostname or "localhost"
@@ -139,16 +150,26 @@ def endpoint(
     idempotent_writes: bool = False,
     auth: str = "key",
     locate: Callable[[Any, dict[str, str]], int | None] | None = None,
+    form: bool = False,
+    lenient_query: bool = False,
+    allowed_faults: tuple[str, ...] | None = None,
+    render_error: Callable[[ApiError], Response] | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Build a Starlette endpoint running `handler` through the pipeline.
 
     auth: "key" (X-Api-Key), "dashboard" (key + bearer), "public" (workspace found by `locate`).
+    Pages use form bodies, ignore unknown query parameters, answer errors as HTML and obey only
+    the fault actions listed in allowed_faults (balance-api.md §6).
     """
+    error_response_for = render_error or error_response
 
     async def run(request: Request) -> Response:
         started = time.perf_counter()
         try:
-            raw_body = await read_body(request) if body else None
+            if form:
+                raw_body = await read_form(request)
+            else:
+                raw_body = await read_body(request) if body else None
             body_error = None
         except ApiError as exc:
             raw_body, body_error = None, exc
@@ -157,18 +178,22 @@ def endpoint(
             try:
                 path_params = raw_path_params(request)
             except UnicodeDecodeError:
-                return error_response(ApiError("NOT_FOUND", "No route matches this path"))
+                return error_response_for(ApiError("NOT_FOUND", "No route matches this path"))
             try:
                 ws = _workspace(runtime, conn, request, auth, locate, path_params)
             except ApiError as exc:
-                return error_response(exc)
+                return error_response_for(exc)
             now, seq = runtime.begin_request(conn, ws)
             request_id = runtime.counted_id(ws, "req", seq)
             ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
             apply_due(ctx)
             customers = _customer_ids(path_params, request, raw_body)
-            fired = faults.evaluate(ctx, method=request.method, route=route, path=unquote(request.url.path),
-                                    customer_ids=set(customers)) if ws.rules_created else None
+            fired = None
+            if ws.rules_created and allowed_faults != ():
+                fired = faults.evaluate(ctx, method=request.method, route=route, path=unquote(request.url.path),
+                                        customer_ids=set(customers))
+                if fired and allowed_faults is not None:
+                    fired.actions = [a for a in fired.actions if a["type"] in allowed_faults]
             injected = faults.error_for(fired, customers[0] if customers else None) if fired else None
             if injected is not None:
                 response = error_response(injected, request_id)
@@ -178,9 +203,9 @@ def endpoint(
                 try:
                     with runtime.store.savepoint():
                         response = _execute(ctx, request, route, handler, query, raw_body, body_error,
-                                            idempotent_writes, request_id)
+                                            idempotent_writes, request_id, lenient_query)
                 except ApiError as exc:
-                    response = error_response(exc, request_id)
+                    response = error_response_for(exc) if render_error else error_response(exc, request_id)
                 dropped = faults.drop_error(fired) if fired else None
                 if dropped is not None and response.status_code < 300:
                     response = error_response(dropped, request_id)
@@ -249,7 +274,8 @@ def _journal_entry(ctx: Ctx, request: Request, route: str, seq: int, request_id:
 
 
 def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tuple[str, ...], raw_body: Any,
-             body_error: ApiError | None, idempotent_writes: bool, request_id: str) -> Response:
+             body_error: ApiError | None, idempotent_writes: bool, request_id: str,
+             lenient_query: bool = False) -> Response:
     if body_error is not None:
         raise body_error
     key = _idempotency_key(request) if idempotent_writes else None
@@ -269,7 +295,8 @@ def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tu
                 )
             return Response(bytes(stored["body"]), status_code=stored["http_status"], media_type=JSON,
                             headers={"X-Request-Id": request_id, "Idempotent-Replayed": "true"})
-    call = Call(raw_path_params(request), parse_query(request, query), raw_body, request.headers, request)
+    params = dict(request.query_params.items()) if lenient_query else parse_query(request, query)
+    call = Call(raw_path_params(request), params, raw_body, request.headers, request)
     data = handler(ctx, call)
     if isinstance(data, Response):
         data.headers["X-Request-Id"] = request_id

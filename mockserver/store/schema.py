@@ -98,6 +98,11 @@ TABLES: dict[str, dict] = {
         pk="id",
         not_null={"ws", "seq", "entry"},
     ),
+    "access_attempts": dict(
+        columns={"id": int, "customer": int, "at_ms": int},
+        pk="id",
+        not_null={"customer", "at_ms"},
+    ),
     "api_keys": dict(
         columns={"key": str, "env": str, "public_id": str, "active": int},
         pk="key",
@@ -137,6 +142,8 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("events", ["ws", "n"], False, None),
     ("events", ["ws", "next_attempt_ms"], False, "delivery_status = 'pending'"),
     ("fault_rules", ["ws", "n"], True, None),
+    ("checkpoint_items", ["delta"], False, None),
+    ("access_attempts", ["customer", "at_ms"], False, None),
     ("journal", ["ws", "seq"], False, None),
 ]
 
