@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from .api import handlers as h
 from .api.http import endpoint, error_response
+from .api.schemas import BatchBody, CheckpointBody, CompareBody, DashboardCustomerBody, EmitBody, EmptyBody
 from .control import clock, settings, state
 from .control import webhooks as hooks
 from .control.plane import control_endpoint
@@ -34,13 +35,13 @@ def routes(rt: Runtime) -> list[BaseRoute]:
     scope_q = ("period", "timePreset", "startDate", "endDate")
     page_q = ("limit", "offset")
     return [
-        api(f"{B}/delta", "balance.emit", h.emit, ("POST",), body=True, idempotent_writes=True),
-        api(f"{B}/delta/batch", "balance.emit_batch", h.emit_batch, ("POST",), body=True, idempotent_writes=True),
+        api(f"{B}/delta", "balance.emit", h.emit, ("POST",), body=True, model=EmitBody, idempotent_writes=True),
+        api(f"{B}/delta/batch", "balance.emit_batch", h.emit_batch, ("POST",), body=True, model=BatchBody, idempotent_writes=True),
         api(f"{B}/delta/{{recordId}}", "balance.delta_status", h.delta_status),
         api(f"{B}/derive/{{customerId}}", "balance.derive", h.derive_route,
             query=("startingBalance", "startingCheckpoint", "startingCheckpointType", "granularity", *scope_q, *page_q)),
-        api(f"{B}/compare", "balance.compare", h.compare, ("POST",), body=True),
-        api(f"{B}/checkpoint", "balance.checkpoint", h.checkpoint, ("POST",), body=True, idempotent_writes=True),
+        api(f"{B}/compare", "balance.compare", h.compare, ("POST",), body=True, model=CompareBody),
+        api(f"{B}/checkpoint", "balance.checkpoint", h.checkpoint, ("POST",), body=True, model=CheckpointBody, idempotent_writes=True),
         api(f"{B}/checkpoints/compare", "balance.checkpoints_compare", h.compare_checkpoints,
             query=("customerId", "from", "to")),
         api(f"{B}/checkpoints", "balance.checkpoints_list", h.list_checkpoints, query=("customerId", *scope_q, *page_q)),
@@ -57,7 +58,7 @@ def routes(rt: Runtime) -> list[BaseRoute]:
         api(f"{B}/receipts/{{receiptId}}", "balance.receipt_document", h.receipt_document,
             query=("customerDisplayName", "locale", "timezone", "unit", *page_q)),
         api(f"{B}/webhooks", "balance.webhooks_list", h.webhooks_list, query=("status", *page_q)),
-        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True),
+        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True, model=EmptyBody),
         api("/api/v1/verify/{root}", "public.verify", h.public_verify, query=("source", *page_q),
             auth="public", locate=h.locate_root),
         api("/api/v1/receipt/{receiptId}.pdf", "public.receipt_pdf", h.public_receipt_pdf,
@@ -65,7 +66,7 @@ def routes(rt: Runtime) -> list[BaseRoute]:
         api("/api/v1/receipt/{receiptId}", "public.receipt", h.public_receipt, query=page_q,
             auth="public", locate=h.locate_receipt),
         api("/dashboard/customers", "dashboard.customers_create", h.dashboard_create_customer, ("POST",),
-            body=True, auth="dashboard"),
+            body=True, auth="dashboard", model=DashboardCustomerBody),
         *control_routes(rt),
         *page_routes(rt),
     ]
@@ -155,9 +156,23 @@ class RawPathRouting:
         await self.app(scope, receive, send)
 
 
+def openapi_route(table: list[BaseRoute]) -> Route:
+    from starlette.responses import JSONResponse
+
+    from .openapi import build_openapi
+
+    document = build_openapi(table)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document)
+
+    return Route("/openapi.json", openapi_json, methods=["GET"])
+
+
 def create_app(runtime: Runtime) -> RawPathRouting:
+    table = routes(runtime)
     app = Starlette(
-        routes=routes(runtime),
+        routes=[*table, openapi_route(table)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.router.redirect_slashes = False  # §1.10: no trailing-slash redirects

@@ -60,5 +60,17 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
         background.stop()
 
 
+@main.command()
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of every route (generated from the code)."""
+    import json
+
+    from .app import routes
+    from .openapi import build_openapi
+    from .runtime import Runtime
+
+    click.echo(json.dumps(build_openapi(routes(Runtime())), indent=2))
+
+
 if __name__ == "__main__":
     main()

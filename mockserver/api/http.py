@@ -154,6 +154,7 @@ def endpoint(
     lenient_query: bool = False,
     allowed_faults: tuple[str, ...] | None = None,
     render_error: Callable[[ApiError], Response] | None = None,
+    model: type | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Build a Starlette endpoint running `handler` through the pipeline.
 
@@ -218,6 +219,9 @@ def endpoint(
         return response
 
     run.__name__ = route.replace(".", "_")
+    # what the OpenAPI document says of this route (mockserver/openapi.py)
+    run.openapi = {"name": route, "query": query, "auth": auth, "model": model, "form": form,
+                   "html": render_error is not None, "idempotency": idempotent_writes}
     return run
 
 

@@ -239,7 +239,7 @@ Metadata = Annotated[Optional[dict], BeforeValidator(check_metadata)]
 Adjusts = Annotated[Optional[dict], BeforeValidator(check_adjusts)]
 Fingerprint = Annotated[str, BeforeValidator(check_fingerprint)]
 Breakdown = Annotated[Optional[dict], BeforeValidator(check_breakdown)]
-ScopeValue = Annotated[Any, Field(json_schema_extra={"type": "string"})]  # checked in order by resolve_scope
+ScopeValue = Annotated[Any, Field(json_schema_extra={"type": ["string", "null"]})]  # checked in order by resolve_scope
 Granularity = Annotated[Optional[str], BeforeValidator(_enum("granularity", ("day", "week", "month")))]
 
 

@@ -53,6 +53,8 @@ def control_endpoint(runtime: Runtime, handler: Callable[[Ctx, ControlCall], Any
                 return data
             return Response(envelope_ok(data), status_code=status, media_type=JSON)
 
+    run.openapi = {"name": f"control.{handler.__name__}", "query": query, "auth": "key", "model": None,
+                   "form": False, "html": False, "idempotency": False, "body": body}
     return run
 
 
