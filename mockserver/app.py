@@ -169,9 +169,10 @@ def openapi_route(table: list[BaseRoute]) -> Route:
     return Route("/openapi.json", openapi_json, methods=["GET"])
 
 
-def create_app(runtime: Runtime) -> RawPathRouting:
+def create_app(runtime: Runtime, lifespan=None) -> RawPathRouting:
     table = routes(runtime)
     app = Starlette(
+        lifespan=lifespan,
         routes=[*table, openapi_route(table)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )

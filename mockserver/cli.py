@@ -28,15 +28,24 @@ def main() -> None:
 @click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
               help="File of full API keys, one per line ('#' comments), registered as active.")
 @click.option("--public-url", default=None, help="Origin used in links of replies (default: the request's Host).")
-def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="Worker processes sharing the SQLite file.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One JSON line per request on stderr.")
+def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, workers,
+          access_log) -> None:
     """Run the dev server."""
+    import json
+    import os
+
     import uvicorn
 
-    from .app import create_app
-    from .runtime import Runtime, ServerConfig
+    from .serving import ENV_OPTIONS
 
     if verify_delay < processing_delay:
         raise click.BadParameter("--verify-delay must be at least --processing-delay", param_hint="--verify-delay")
+    if workers > 1 and db_path == ":memory:":
+        raise click.BadParameter("several workers need a database file to share", param_hint="--workers")
     keys = {}
     if keys_file:
         with open(keys_file, encoding="utf-8") as handle:
@@ -44,20 +53,19 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
                 line = line.split("#", 1)[0].strip()
                 if line:
                     keys[line] = True
-    config = ServerConfig(seed=seed, processing_delay=processing_delay, verify_delay=verify_delay, strict=strict,
-                          keys=keys, public_url=public_url.rstrip("/") if public_url else None)
-    runtime = Runtime(config, db_path=db_path)
-    app = create_app(runtime)
-    origin = public_url or f"http://{host}:{port}"
-    click.echo(f"pacspace-mock {__version__} on {origin}  (db: {db_path})")
-    click.echo(f"  try: curl -s -H 'X-Api-Key: pk_test_demo' {origin}/api/v1/balance/usage")
-    from .webhooks.background import BackgroundDelivery
-
-    background = BackgroundDelivery(runtime).start()
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    finally:
-        background.stop()
+    config = {"seed": seed, "processing_delay": processing_delay, "verify_delay": verify_delay, "strict": strict,
+              "keys": keys, "public_url": public_url.rstrip("/") if public_url else None}
+    os.environ[ENV_OPTIONS] = json.dumps({"config": config, "db": db_path, "access_log": access_log})
+    origin = (public_url or f"http://{host}:{port}").rstrip("/")
+    key = next(iter(keys), "pk_test_demo")
+    click.echo(f"pacspace-mock {__version__} serving {origin}  (db: {db_path}, workers: {workers})")
+    click.echo(f"  API key to try:   {key}   (open mode: any pk_test_/pk_live_ key works)" if not strict
+               else f"  strict mode: {len(keys)} registered key(s)")
+    click.echo(f"  try:              curl -s -H 'X-Api-Key: {key}' {origin}/api/v1/balance/usage")
+    click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
+    click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
+    uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", timeout_graceful_shutdown=10)
 
 
 @main.command()

@@ -63,7 +63,7 @@ def test_serve_persists_across_restarts(db):
         assert settings["seed"] == 7 and settings["verifyDelaySeconds"] == 0
     finally:
         banner = first.stop()
-    assert f"on http://127.0.0.1:{first.port}" in banner
+    assert f"serving http://127.0.0.1:{first.port}" in banner and "curl -s -H" in banner
     second = Served("--db", db)
     try:
         status = requests.get(f"{second.url}/api/v1/balance/delta/{record}", headers=KEY).json()["data"]
@@ -92,3 +92,53 @@ def test_serve_rejects_bad_flags():
     result = subprocess.run([sys.executable, "-m", "mockserver.cli", "serve", "--verify-delay", "1",
                              "--processing-delay", "2"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "--verify-delay" in result.stderr
+
+
+RACE_BODY = {"customerId": "race", "delta": -1, "reason": "usage", "referenceId": "same"}
+
+
+def _hammer(url: str, worker: int) -> list[tuple[int, str]]:
+    """One client process: the same emit 40 times, interleaved with its own distinct emits."""
+    replies = []
+    with requests.Session() as session:
+        for i in range(40):
+            r = session.post(f"{url}/api/v1/balance/delta", headers=KEY, json=RACE_BODY, timeout=30)
+            replies.append((r.status_code, r.json()["data"]["recordId"]))
+            r = session.post(f"{url}/api/v1/balance/delta", headers=KEY, timeout=30,
+                             json={"customerId": f"w{worker}", "delta": -1, "reason": "u", "referenceId": f"r{i}"})
+            assert r.status_code == 201
+    return replies
+
+
+def test_two_workers_on_one_file_record_one_delta(db):
+    """Two worker processes, hammered with the same referenceId from two client processes at
+    once: exactly one delta; a restart keeps every acknowledged delta."""
+    import concurrent.futures
+
+    served = Served("--db", db, "--workers", "2", "--processing-delay", "0", "--verify-delay", "0",
+                    "--no-access-log")
+    try:
+        with concurrent.futures.ProcessPoolExecutor(2) as pool:
+            results = [reply for part in pool.map(_hammer, [served.url] * 2, range(2)) for reply in part]
+    finally:
+        served.stop()
+    assert sorted(status for status, _ in results).count(201) == 1
+    assert len({record for _, record in results}) == 1
+    restarted = Served("--db", db)
+    try:
+        for name in ("race", "w0", "w1"):
+            detail = requests.get(f"{restarted.url}/api/v1/balance/customers/{name}", headers=KEY).json()["data"]
+            assert detail["totalDeltas"] == (1 if name == "race" else 40)
+    finally:
+        restarted.stop()
+
+
+def test_access_log_lines_are_json(db):
+    import json
+
+    served = Served("--db", db)
+    requests.get(f"{served.url}/api/v1/balance/usage", headers=KEY)
+    output = served.stop()
+    entries = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    usage = [e for e in entries if e["path"] == "/api/v1/balance/usage"]
+    assert usage and usage[0]["status"] == 200 and usage[0]["requestId"].startswith("req_")
