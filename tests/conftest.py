@@ -28,6 +28,15 @@ def api_key(request) -> str:
     return f"pk_test_t{digest}"
 
 
+def error_of(response, status: int, code: str) -> dict:
+    """The `error` member of an error reply, after checking its status, envelope and code."""
+    assert response.status_code == status, response.text
+    envelope = response.json()
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == code
+    return envelope["error"]
+
+
 class Mock:
     """Plain-HTTP access to one workspace: the API and the control plane."""
 

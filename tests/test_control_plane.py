@@ -19,6 +19,8 @@ import requests
 from mockserver.embedded import EmbeddedServer
 from mockserver.runtime import Runtime, ServerConfig
 
+from conftest import error_of as _error
+
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
 SETTINGS_MEMBERS = ["seed", "processingDelaySeconds", "verifyDelaySeconds", "sharedRecord", "strictMode",
@@ -54,14 +56,6 @@ def counted_id(kind: str, key: str, n: int, seed: int = 7) -> str:
 
 def tenant_id(key: str) -> str:
     return "ten_" + _b32(hashlib.sha256(f"pacspace-mock:tenant:v1|{public_id(key)}".encode()).digest()[:10])
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    envelope = response.json()
-    assert envelope["success"] is False
-    assert envelope["error"]["code"] == code
-    return envelope["error"]
 
 
 def _field_error(response, field: str, reason: str | None = None) -> dict:

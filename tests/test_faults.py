@@ -20,18 +20,12 @@ from pacspace_sdk import (
     ServiceUnavailableError,
 )
 
+from conftest import error_of as _error
+
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
 JOURNAL_MEMBERS = ["seq", "requestId", "at", "method", "path", "query", "route", "status", "latencyMs", "customerId",
                    "idempotencyKey", "idempotentReplay", "errorCode", "fault", "userAgent", "chainId"]
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    envelope = response.json()
-    assert envelope["success"] is False
-    assert envelope["error"]["code"] == code
-    return envelope["error"]
 
 
 def _public_id(key: str) -> str:

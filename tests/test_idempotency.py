@@ -7,17 +7,11 @@ import json
 
 import pytest
 
+from conftest import error_of as _error
+
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
 ORIGINAL = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "ref-1", "metadata": {"region": "eu"}}
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    envelope = response.json()
-    assert envelope["success"] is False
-    assert envelope["error"]["code"] == code
-    return envelope["error"]
 
 
 def _snapshot(mock) -> tuple:

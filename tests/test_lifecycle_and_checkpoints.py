@@ -14,18 +14,12 @@ from mockserver.proofs.merkle import mth
 from mockserver.proofs.primitives import from_hex
 from mockserver.proofs.verifier import verify_receipt
 
+from conftest import error_of as _error
+
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
 EMPTY_ROOT = "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 HASH_RE = r"^0x[0-9a-f]{64}$"
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    envelope = response.json()
-    assert envelope["success"] is False
-    assert envelope["error"]["code"] == code
-    return envelope["error"]
 
 
 def _emit(mock, customer: str, amount, **extra) -> dict:

@@ -3,7 +3,6 @@ schemathesis run finds no 500 and no reply outside the documented envelope."""
 
 from __future__ import annotations
 
-import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings

@@ -20,6 +20,8 @@ from pacspace_sdk import PacSpace
 from pacspace_sdk.errors import WebhookVerificationError
 from pacspace_sdk.webhooks import Webhooks
 
+from conftest import error_of as _error
+
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
 BACKOFF_SECONDS = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400]
@@ -93,14 +95,6 @@ def workspace_row_id(server, key: str) -> int:
     env = key.split("_")[1]
     with server.runtime.store.transaction() as conn:
         return conn.execute("SELECT id FROM workspaces WHERE env = ? AND public_id = ?", (env, public_id(key))).fetchone()[0]
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    envelope = response.json()
-    assert envelope["success"] is False
-    assert envelope["error"]["code"] == code
-    return envelope["error"]
 
 
 class Receiver:

@@ -11,6 +11,7 @@ from ..ledger import checkpoints, customers, deltas, derive, gaps, receipts, ver
 from ..ledger.context import Ctx
 from ..ledger.scope import HASH_INPUT_RE, PERIOD_RE, resolve_scope
 from ..proofs.primitives import canonical_decimal
+from ..paging import int_param
 from .http import Call
 from .schemas import (
     BatchBody,
@@ -32,15 +33,7 @@ LIMITS = {"maxBatchSize": 100, "maxDeltaMagnitude": 1_000_000_000, "maxDeltaSign
 # --- query helpers --------------------------------------------------------------------------------
 
 def q_int(call: Call, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    value = call.query.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not value.isascii():
-        raise validation(name, "type", f"{name} must be a whole number")
-    number = int(value)
-    if not lo <= number <= hi:
-        raise validation(name, "range", f"{name} must be between {lo} and {hi}")
-    return number
+    return int_param(call.query, name, default, lo, hi)
 
 
 def q_amount(call: Call, name: str) -> Decimal:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ApiError, validation
+from ..paging import int_param, offset_page  # noqa: F401  (re-exported for route modules)
 from ..jsonout import dumpb
 from ..ledger.context import Ctx
 from ..control import faults, journal

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..paging import int_param
 from ..errors import validation
 from ..ledger.context import Ctx
 
@@ -24,16 +25,16 @@ def entries(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
         if name not in ("limit", "route", "status", "sinceSeq"):
             raise validation(name, "unknown_field", f"{name} is not a known query parameter")
     where, args = ["ws = ?"], [ctx.ws.id]
-    limit = _int(query, "limit", 100, 1, 1000)
+    limit = int_param(query, "limit", 100, 1, 1000)
     if "route" in query:
         where.append("route = ?")
         args.append(query["route"])
     if "status" in query:
         where.append("status = ?")
-        args.append(_int(query, "status", 0, 100, 599))
+        args.append(int_param(query, "status", 0, 100, 599))
     if "sinceSeq" in query:
         where.append("seq > ?")
-        args.append(_int(query, "sinceSeq", 0, 0, 2**62))
+        args.append(int_param(query, "sinceSeq", 0, 0, 2**62))
     clause = " AND ".join(where)
     total = ctx.conn.execute(f"SELECT COUNT(*) FROM journal WHERE {clause}", args).fetchone()[0]
     rows = ctx.conn.execute(f"SELECT entry FROM journal WHERE {clause} ORDER BY seq DESC LIMIT ?", [*args, limit])
@@ -43,11 +44,3 @@ def entries(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
 def clear(ctx: Ctx) -> dict[str, Any]:
     return {"cleared": ctx.conn.execute("DELETE FROM journal WHERE ws = ?", (ctx.ws.id,)).rowcount}
 
-
-def _int(query: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    value = query.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not lo <= int(value) <= hi:
-        raise validation(name, "range", f"{name} must be a whole number between {lo} and {hi}")
-    return int(value)

@@ -18,6 +18,7 @@ from ..proofs import merkle
 from ..proofs.objects import anchor_reference, checkpoint_preimage, proof_root
 from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, jcs_plain, parse_json_exact, period_of
 from .amounts import add, join_sums
+from ..paging import offset_page
 from .context import Ctx
 from .lifecycle import schedule
 from .customers import require_customer
@@ -273,7 +274,7 @@ def list_checkpoints(ctx: Ctx, customer_id: str | None, scope: Scope | None, lim
     ).fetchall()
     return {
         "checkpoints": [checkpoint_object(ctx, r) for r in rows],
-        "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(rows) < total},
+        "pagination": offset_page(limit, offset, total, len(rows)),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..proofs.primitives import canonical_decimal, civil_from_days, days_from_civil, format_ts, month_of, month_start_ms
 from .amounts import add, join_sums
+from ..paging import offset_page
 from .context import Ctx
 from .customers import require_customer
 from .deltas import DELTA_COLUMNS, delta_object
@@ -94,7 +95,7 @@ def derive_balance(
         "latestSequence": latest["sequence"] if latest else None,
         "scope": scope.to_json(),
         "deltas": [delta_object(r) for r in rows],
-        "pagination": {"limit": limit, "offset": offset, "total": figures["count"], "hasMore": offset + len(rows) < figures["count"]},
+        "pagination": offset_page(limit, offset, figures["count"], len(rows)),
         "breakdown": breakdown(ctx, customer, scope, starting, granularity) if granularity else None,
         "computedAt": format_ts(ctx.now),
     }

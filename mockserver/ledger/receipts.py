@@ -10,6 +10,7 @@ from typing import Any
 from ..proofs import merkle
 from ..proofs.primitives import format_ts, parse_json_exact, period_of
 from .checkpoints import checkpoint_object, commit_checkpoint, latest_of_scope, load_levels, preimage_of
+from ..paging import offset_page
 from .context import Ctx
 from .customers import customer_link, require_customer, shared_record_on
 from .events import write_event
@@ -119,8 +120,7 @@ def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bo
         "pendingDeltaCount": pending,
         "uncoveredDeltaCount": max(0, verified_now - c["tree_size"]),
         "deltas": lines,
-        "deltasPage": {"limit": limit, "offset": offset, "total": c["tree_size"],
-                       "hasMore": offset + len(lines) < c["tree_size"]},
+        "deltasPage": offset_page(limit, offset, c["tree_size"], len(lines)),
         "windowSummaries": parse_json_exact(c["windows"]),
         "verification": {
             "proofScheme": "pacspace-mock/v1",
@@ -220,7 +220,7 @@ def customer_receipts(ctx: Ctx, customer_id: str, limit: int, offset: int) -> di
         for c in rows
     ]
     return {"receipts": receipts,
-            "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(rows) < total}}
+            "pagination": offset_page(limit, offset, total, len(rows))}
 
 
 __all__ = ["checkpoint_object", "receipt_object", "scoped_receipt", "all_time_receipt", "document_receipt",

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from .. import ids
+from ..paging import int_param, offset_page
 from ..errors import not_found, validation
 from ..ledger.context import Ctx
 from ..proofs.primitives import format_ts
@@ -57,7 +58,7 @@ def list_deliveries(ctx: Ctx, status: str | None, limit: int, offset: int) -> di
     ).fetchall()
     return {
         "deliveries": [delivery_object(r) for r in rows],
-        "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(rows) < total},
+        "pagination": offset_page(limit, offset, total, len(rows)),
     }
 
 
@@ -138,23 +139,14 @@ def outbox(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
             raise validation("deliveryStatus", "format", "deliveryStatus must be pending, delivered or failed")
         where.append("delivery_status = ?")
         args.append(query["deliveryStatus"])
-    limit = _bounded(query, "limit", 100, 1, 1000)
-    offset = _bounded(query, "offset", 0, 0, 1_000_000_000)
+    limit = int_param(query, "limit", 100, 1, 1000)
+    offset = int_param(query, "offset", 0, 0, 1_000_000_000)
     clause = " AND ".join(where)
     total = ctx.conn.execute(f"SELECT COUNT(*) FROM events WHERE {clause}", args).fetchone()[0]
     rows = ctx.conn.execute(f"SELECT * FROM events WHERE {clause} ORDER BY n LIMIT ? OFFSET ?", [*args, limit, offset])
     entries = [{**delivery_object(r), "body": r["body"], "attemptLog": json.loads(r["attempt_log"] or "[]")} for r in rows]
-    return {"entries": entries,
-            "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(entries) < total}}
+    return {"entries": entries, "pagination": offset_page(limit, offset, total, len(entries))}
 
-
-def _bounded(query: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    value = query.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not lo <= int(value) <= hi:
-        raise validation(name, "range", f"{name} must be a whole number between {lo} and {hi}")
-    return int(value)
 
 
 def next_due(ctx: Ctx, until_ms: int) -> sqlite3.Row | None:
