@@ -21,6 +21,7 @@ from ..proofs.objects import (
     metadata_digest,
 )
 from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, from_hex, parse_json_exact
+from ..paging import offset_page
 from .checkpoints import preimage_of
 from .context import Ctx
 
@@ -154,7 +155,7 @@ def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, 
             "lastRecordAt": format_ts(rows[-1]["recorded_ms"]) if rows else None,
         },
         "records": [_record(d) for d in page],
-        "recordsPage": {"limit": limit, "offset": offset, "total": len(rows), "hasMore": offset + len(page) < len(rows)},
+        "recordsPage": offset_page(limit, offset, len(rows), len(page)),
         "verification": {
             "proofScheme": "pacspace-mock/v1",
             "verificationReference": obj["anchor"] if status == "VERIFIED" else None,
