@@ -182,5 +182,13 @@ def openapi() -> None:
     click.echo(json.dumps(build_openapi(routes(Runtime())), indent=2))
 
 
+def _register_replay() -> None:
+    from .scenarios.cli import replay
+
+    main.add_command(replay)
+
+
+_register_replay()
+
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ from mockserver.testkit import PLUGIN_DEFAULTS, WebhookReceiver, Workspace, key_
 
 ENV_URL = "PACSPACE_MOCK_URL"
 ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
-MARKER_OPTIONS = ("seed", "start", "settings", "environment")
+MARKER_OPTIONS = ("seed", "start", "settings", "environment", "scenario")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,14 +39,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"save the database of each failed test into DIR for inspection (env {ENV_KEEP})")
     group.addoption("--pacspace-journal-lines", type=int, default=15,
                     help="journal lines shown in the report of a failed test (0: none)")
+    from pytest_plugin.scenarios import add_options as add_scenario_options
+
+    add_scenario_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "pacspace(seed=None, start=None, settings=None, environment='test'): set the test's workspace up: "
-        "seed, a frozen start time (RFC 3339), settings to PATCH, test or live key",
+        "pacspace(seed=None, start=None, settings=None, environment='test', scenario=None): set the test's "
+        "workspace up: seed, a frozen start time (RFC 3339), settings to PATCH, test or live key, and a "
+        "scenario (bundled name or path relative to the test file) replayed into it first",
     )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix in (".yaml", ".yml"):  # scenario files, collected only when asked (--pacspace-scenarios)
+        from pytest_plugin.scenarios import collect_file
+
+        return collect_file(file_path, parent)
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +117,12 @@ def pacspace(request: pytest.FixtureRequest, pacspace_url: str, pacspace_key: st
         workspace.settings(**changes)
     if options.get("start"):
         workspace.clock.freeze(options["start"])
+    if options.get("scenario"):
+        from pytest_plugin.scenarios import run_marker_scenario
+
+        workspace.scenario = run_marker_scenario(
+            workspace, options["scenario"], Path(str(request.path)).parent, seed=options.get("seed"),
+            start=options.get("start"), settings=options.get("settings"))
     request.node._pacspace_workspace = workspace  # for the failure report
     return workspace
 
