@@ -177,8 +177,8 @@ def _months(marks: list[tuple[int, float]], plan) -> None:
             end = times.get(unit)
             ck_start = times.get(unit - 1)
             if end and ck_start:
-                lines.append(f"  {flush.month_end[0]}: {end - month_start:6.1f} s "
-                             f"(checkpoint of every customer: {(end - ck_start) * 1000:7.0f} ms)")
+                lines.append(f"  {flush.month_end[0]}: {end - month_start:6.1f} s (month-end: clock to the 1st and "
+                             f"a checkpoint of every customer {(end - ck_start) * 1000:6.0f} ms)")
                 month_start = end
     if lines:
         print("per month:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -23,9 +24,11 @@ class Served:
     def __init__(self, *args: str):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # output to a file, not a pipe nobody reads while the server runs (the access log would fill it)
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=self.log, stderr=subprocess.STDOUT, text=True,
         )
         deadline = time.monotonic() + 20
         while True:  # readiness: bounded polling of the health route, not a timed wait
@@ -35,14 +38,15 @@ class Served:
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"serve did not start: {self.proc.stdout.read()}")
+                raise RuntimeError(f"serve did not start: {self.stop()}")
             time.sleep(0.02)
 
     def stop(self) -> str:
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=20)
-        return out
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+        self.log.seek(0)
+        return self.log.read()
 
 
 @pytest.fixture

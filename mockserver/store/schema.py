@@ -140,7 +140,8 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("batches", ["ws", "processing_due_ms"], False, "state != 'DONE'"),
     ("events", ["ws", "event_id"], True, None),
     ("events", ["ws", "n"], False, None),
-    ("events", ["ws", "next_attempt_ms"], False, "delivery_status = 'pending'"),
+    # the next due delivery, in event order at equal times, straight from the index (no re-sort)
+    ("events", ["ws", "next_attempt_ms", "n"], False, "delivery_status = 'pending'"),
     ("fault_rules", ["ws", "n"], True, None),
     ("checkpoint_items", ["delta"], False, None),
     ("access_attempts", ["customer", "at_ms"], False, None),
