@@ -72,7 +72,8 @@ def checkpoint_object(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def checkpoint_verified_payload(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
+def checkpoint_head(c: sqlite3.Row) -> dict[str, Any]:
+    """The members several replies and events open with, in the contract's order."""
     return {
         "checkpointId": c["checkpoint_id"],
         "customerId": c["customer_id"],
@@ -80,6 +81,12 @@ def checkpoint_verified_payload(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
         "startDate": format_ts(c["start_ms"]),
         "endDate": format_ts(c["end_ms"]),
         "proofRoot": c["proof_root"],
+    }
+
+
+def checkpoint_verified_payload(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
+    return {
+        **checkpoint_head(c),
         "itemsRoot": c["items_root"],
         "treeSize": c["tree_size"],
         "deltaCount": c["tree_size"],

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..proofs import merkle
 from ..proofs.primitives import format_ts, parse_json_exact, period_of
-from .checkpoints import checkpoint_object, commit_checkpoint, latest_of_scope, load_levels, preimage_of
+from .checkpoints import checkpoint_head, checkpoint_object, commit_checkpoint, latest_of_scope, load_levels, preimage_of
 from ..paging import offset_page
 from .context import Ctx
 from .customers import customer_link, require_customer, shared_record_on
@@ -154,12 +154,7 @@ def mark_generated(ctx: Ctx, c: sqlite3.Row, receipt: dict[str, Any]) -> None:
     if cur.rowcount:
         write_event(ctx, "receipt.generated", {
             "receiptId": c["checkpoint_id"],
-            "checkpointId": c["checkpoint_id"],
-            "customerId": c["customer_id"],
-            "period": c["period"],
-            "startDate": format_ts(c["start_ms"]),
-            "endDate": format_ts(c["end_ms"]),
-            "proofRoot": c["proof_root"],
+            **checkpoint_head(c),
             "deltaCount": c["tree_size"],
             "finalBalance": Decimal(c["net_change"]),
             "verifyUrl": receipt["verifyUrl"],
@@ -204,12 +199,7 @@ def customer_receipts(ctx: Ctx, customer_id: str, limit: int, offset: int) -> di
     receipts = [
         {
             "receiptId": c["checkpoint_id"],
-            "checkpointId": c["checkpoint_id"],
-            "customerId": c["customer_id"],
-            "period": c["period"],
-            "startDate": format_ts(c["start_ms"]),
-            "endDate": format_ts(c["end_ms"]),
-            "proofRoot": c["proof_root"],
+            **checkpoint_head(c),
             "status": c["status"],
             "deltaCount": c["tree_size"],
             "finalBalance": Decimal(c["net_change"]),
