@@ -255,50 +255,10 @@ def t12_receipt() -> dict:
 
 
 # the T.12 tamperings and their failing checks: the same table the Python verifier is held to
-from test_proofs import T12_TABLE, _change_amount  # noqa: E402
-
-
-def _line(i, **change):
-    def tamper(r):
-        r["deltas"][i].update(change)
-    tamper.__name__ = f"line{i}_" + "_".join(f"{k}={v!r}"[:24] for k, v in change.items())
-    return tamper
-
-
-def _c(**change):
-    def tamper(r):
-        r["verification"]["checkpoint"].update(change)
-    tamper.__name__ = "checkpoint_" + "_".join(change)
-    return tamper
-
-
-def _top(**change):
-    def tamper(r):
-        r.update(change)
-    tamper.__name__ = "top_" + "_".join(change)
-    return tamper
-
-
-def _duplicate(r):
-    r["deltas"].insert(1, copy.deepcopy(r["deltas"][0]))
-
-
-def _add_line(r):
-    line = receipt_line(2)
-    line.update(sequence=4, recordedAt="2026-02-04T23:59:59.000Z")
-    fp = fingerprint(delta_preimage(CUSTOMER, "-437", line["reason"], line["referenceId"], 4, line["recordedAt"]))
-    line["fingerprint"] = line["itemHash"] = fp
-    r["deltas"].append(line)
-
-
-def _delta_as_string(r):
-    r["deltas"][0]["delta"] = "-420"
-
-
-def _null_reference(r):
-    fp = fingerprint(delta_preimage(CUSTOMER, "-420", "daily_usage_flush:2026-02-01", None, 1,
-                                    "2026-02-01T23:59:59.000Z"))
-    r["deltas"][0].update(referenceId=None, fingerprint=fp, itemHash=fp)
+# and the §6.5 tamper builders (the JS verifier must fail exactly the checks the Python one fails)
+from test_proofs import (  # noqa: E402
+    T12_TABLE, _add_line, _c, _change_amount, _delta_as_string, _duplicate, _line, _null_reference, _top,
+)
 
 
 def _scheme(r):
