@@ -3,8 +3,11 @@ fresh workspace (API key) per test, so tests never see each other's data and nee
 
 from __future__ import annotations
 
+import base64
+import calendar
 import hashlib
 import warnings
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -26,6 +29,30 @@ def server():
 def api_key(request) -> str:
     digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
     return f"pk_test_t{digest}"
+
+
+# Independent oracles of balance-api.md §9 (deliberately not mockserver.ids): tests compare the
+# server's ids with what the contract's derivation gives.
+
+def to_ms(ts: str) -> int:
+    """A canonical timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ) as epoch milliseconds."""
+    dt = datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return calendar.timegm(dt.timetuple()) * 1000 + int(ts[20:23])
+
+
+def public_id(key: str) -> str:
+    return key.split("_", 2)[2].split(".", 1)[0]
+
+
+def spec_b32(raw: bytes) -> str:
+    return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
+
+
+def counted_id(kind: str, key: str, n: int, seed: int = 7) -> str:
+    """§9: kind_ + b32(SHA-256("pacspace-mock:id:v1|kind|seed|env|publicId|n")[0:15])."""
+    env = key.split("_")[1]
+    digest = hashlib.sha256(f"pacspace-mock:id:v1|{kind}|{seed}|{env}|{public_id(key)}|{n}".encode()).digest()
+    return f"{kind}_" + spec_b32(digest[:15])
 
 
 def error_of(response, status: int, code: str) -> dict:

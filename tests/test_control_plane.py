@@ -4,14 +4,11 @@ state export/import, and the request journal."""
 
 from __future__ import annotations
 
-import base64
-import calendar
 import hashlib
 import os
 import sqlite3
 import tempfile
 import time
-from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -19,7 +16,7 @@ import requests
 from mockserver.embedded import EmbeddedServer
 from mockserver.runtime import Runtime, ServerConfig
 
-from conftest import error_of as _error
+from conftest import counted_id, error_of as _error, public_id, spec_b32 as _b32, to_ms
 
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
@@ -31,27 +28,8 @@ NO_WORK = {"transitions": 0, "events": 0, "deliveryAttempts": 0, "delivered": 0,
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def to_ms(ts: str) -> int:
-    dt = datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-    return calendar.timegm(dt.timetuple()) * 1000 + int(ts[20:23])
-
-
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def public_id(key: str) -> str:
-    return key.split("_", 2)[2].split(".", 1)[0]
-
-
-def _b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
-
-
-def counted_id(kind: str, key: str, n: int, seed: int = 7) -> str:
-    env = key.split("_")[1]
-    digest = hashlib.sha256(f"pacspace-mock:id:v1|{kind}|{seed}|{env}|{public_id(key)}|{n}".encode()).digest()
-    return f"{kind}_" + _b32(digest[:15])
 
 
 def tenant_id(key: str) -> str:

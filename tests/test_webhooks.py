@@ -4,8 +4,6 @@ receiver, the retry schedule, manual retries, secret rotation, drain and the six
 
 from __future__ import annotations
 
-import base64
-import calendar
 import hashlib
 import hmac
 import json
@@ -20,7 +18,7 @@ from pacspace_sdk import PacSpace
 from pacspace_sdk.errors import WebhookVerificationError
 from pacspace_sdk.webhooks import Webhooks
 
-from conftest import error_of as _error
+from conftest import counted_id, error_of as _error, public_id, spec_b32 as _b32, to_ms
 
 B = "/api/v1/balance"
 T0 = "2026-02-10T00:00:00.000Z"
@@ -34,28 +32,8 @@ ATTEMPT_MEMBERS = ["attempt", "at", "url", "captured", "timestamp", "signature",
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def to_ms(ts: str) -> int:
-    dt = datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-    return calendar.timegm(dt.timetuple()) * 1000 + int(ts[20:23])
-
-
 def fmt(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
-
-
-def public_id(key: str) -> str:
-    return key.split("_", 2)[2].split(".", 1)[0]
-
-
-def _b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
-
-
-def counted_id(kind: str, key: str, n: int, seed: int = 7) -> str:
-    """§9: kind_ + b32(SHA-256("pacspace-mock:id:v1|kind|seed|env|publicId|n")[0:15])."""
-    env = key.split("_")[1]
-    digest = hashlib.sha256(f"pacspace-mock:id:v1|{kind}|{seed}|{env}|{public_id(key)}|{n}".encode()).digest()
-    return f"{kind}_" + _b32(digest[:15])
 
 
 def derived_secret(key: str, generation: int, seed: int = 7) -> str:
