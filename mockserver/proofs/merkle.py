@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 from typing import Callable, Sequence
 
-from Crypto.Hash import keccak as _keccak
-
 from .primitives import keccak256, keccak_factory as _keccak_oneshot_factory
 
 HashFn = Callable[[bytes], bytes]
@@ -32,7 +30,9 @@ _NODE = b"\x01"
 
 def _keccak_public() -> HashFn:
     """Keccak-256 through the public pycryptodome API (about 7 µs per call)."""
-    new = _keccak.new
+    from Crypto.Hash import keccak
+
+    new = keccak.new
 
     def h(data: bytes) -> bytes:
         return new(data=data, digest_bits=256).digest()

@@ -13,7 +13,6 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 import rfc8785
-from Crypto.Hash import keccak as _keccak
 
 ZERO_HASH = "0x" + "0" * 64
 HEX_HASH_RE = re.compile(r"0x[0-9a-f]{64}")  # used with fullmatch: no trailing newline
@@ -29,44 +28,59 @@ MAX_FRACTION_DIGITS = 18
 # --- Keccak-256 and hex ------------------------------------------------------------------------
 
 def _keccak_public(data: bytes) -> bytes:
-    return _keccak.new(data=data, digest_bits=256).digest()
+    from Crypto.Hash import keccak
+
+    return keccak.new(data=data, digest_bits=256).digest()
+
+
+# Keccak-256 of "" and of "abc": every fast path is checked against these before it is used.
+_KECCAK_VECTORS = (
+    (b"", "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"),
+    (b"abc", "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"),
+)
 
 
 def keccak_factory():
-    """A factory of fast Keccak-256 functions, or None when pycryptodome's internals differ.
+    """A factory of fast Keccak-256 functions, or None when pycryptodome's library differs.
 
     pycryptodome's public `keccak.new` costs ~7 µs per call (1.5 s for a 100,000-leaf tree);
-    its C library's `keccak_oneshot` through cffi costs ~1.5 µs. Each function returned owns
-    its output buffer, so give one to each thread (or each call). Checked against the
-    public API at import; any difference falls back to it.
+    its C library's `keccak_oneshot` costs ~1.5 µs. We load that library with ctypes rather
+    than through pycryptodome's loader: when cffi is installed the loader parses C declarations
+    with pycparser, ~30 ms of every process start (a fifth of the plugin's session budget).
+    Each function returned owns its output buffer, so give one to each thread (or each call).
+    Checked against known digests; any difference falls back to the public API.
     """
     try:
-        from Crypto.Util import _raw_api
+        import ctypes
+        import importlib.util
 
-        oneshot = _keccak._raw_keccak_lib.keccak_oneshot
-        ffi = _raw_api.ffi
-    except (AttributeError, ImportError):
+        spec = importlib.util.find_spec("Crypto.Hash._keccak")
+        oneshot = ctypes.CDLL(spec.origin).keccak_oneshot
+        oneshot.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+                            ctypes.c_size_t, ctypes.c_ubyte, ctypes.c_ubyte)
+        oneshot.restype = ctypes.c_int
+    except (AttributeError, ImportError, OSError, TypeError):
         return None
+    create_buffer = ctypes.create_string_buffer
 
     def factory():
-        out = ffi.new("uint8_t[32]")
-        view = ffi.buffer(out)
+        out = create_buffer(32)
 
         def h(data: bytes) -> bytes:
-            if type(data) is not bytes:  # cffi takes bytes only, not bytearray / memoryview
+            if type(data) is not bytes:  # c_char_p takes bytes only, not bytearray / memoryview
                 data = bytes(data)
             # capacity 64 bytes (rate 136), 24 rounds, original Keccak padding 0x01.
             if oneshot(data, len(data), out, 32, 64, 24, 0x01):
                 raise ValueError("keccak_oneshot failed")
-            return view[:]
+            return out.raw
 
         return h
 
     try:
         probe = factory()
-        if probe(b"") != _keccak_public(b"") or probe(b"abc") != _keccak_public(b"abc"):
+        if any(probe(data).hex() != digest for data, digest in _KECCAK_VECTORS):
             return None
-    except Exception:  # noqa: BLE001 - any surprise in private internals: use the public API
+    except Exception:  # noqa: BLE001 - any surprise in the library: use the public API
         return None
     return factory
 
