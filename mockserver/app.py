@@ -161,10 +161,12 @@ def openapi_route(table: list[BaseRoute]) -> Route:
 
     from .openapi import build_openapi
 
-    document = build_openapi(table)
+    document: list[dict] = []  # built on the first request: ~30 ms of JSON Schema that most runs never read
 
     async def openapi_json(request: Request) -> Response:
-        return JSONResponse(document)
+        if not document:
+            document.append(build_openapi(table))
+        return JSONResponse(document[0])
 
     return Route("/openapi.json", openapi_json, methods=["GET"])
 

@@ -74,19 +74,32 @@ from .primitives import (
     significant_digits,
     to_hex,
 )
-from .verifier import (
-    RECEIPT_CHECKS,
-    RebuiltDelta,
-    Report,
-    checkpoint_problems,
-    rebuild_delta,
-    verify_batch_chain,
-    verify_consistency_object,
-    verify_inclusion_object,
-    verify_receipt,
+from types import ModuleType as _ModuleType
+from typing import Any
+
+# The verifier is loaded on first use: the server never needs it, and every process that
+# imports a proofs module (the plugin's embedded server among them) would pay for it.
+_VERIFIER_NAMES = (
+    "RECEIPT_CHECKS",
+    "RebuiltDelta",
+    "Report",
+    "checkpoint_problems",
+    "rebuild_delta",
+    "verify_batch_chain",
+    "verify_consistency_object",
+    "verify_inclusion_object",
+    "verify_receipt",
 )
 
-from types import ModuleType as _ModuleType
 
-__all__ = sorted(name for name, value in globals().items()
-                 if not name.startswith("_") and not isinstance(value, _ModuleType))
+def __getattr__(name: str) -> Any:
+    if name in _VERIFIER_NAMES:
+        from . import verifier
+
+        return getattr(verifier, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted([*(name for name, value in globals().items()
+                    if not name.startswith("_") and not isinstance(value, _ModuleType) and name != "Any"),
+                  *_VERIFIER_NAMES])
