@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import httpx
 import pytest
 
-from mockserver.testkit import PLUGIN_DEFAULTS, WebhookReceiver, Workspace, key_for
+if TYPE_CHECKING:  # pytest loads this module in every run: the server stack is imported by the fixtures
+    import httpx
+
+    from mockserver.testkit import WebhookReceiver, Workspace
 
 ENV_URL = "PACSPACE_MOCK_URL"
 ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
@@ -83,6 +85,8 @@ def pacspace_url(request: pytest.FixtureRequest, pacspace_server: Any) -> str:
 
 @pytest.fixture(scope="session")
 def _pacspace_http_session() -> Iterator[httpx.Client]:
+    import httpx
+
     with httpx.Client(timeout=30.0) as client:
         yield client
 
@@ -99,12 +103,16 @@ def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def pacspace_key(request: pytest.FixtureRequest) -> str:
+    from mockserver.testkit import key_for
+
     return key_for(request.node.nodeid, _marker(request).get("environment", "test"))
 
 
 @pytest.fixture
 def pacspace(request: pytest.FixtureRequest, pacspace_url: str, pacspace_key: str,
              _pacspace_http_session: httpx.Client) -> Workspace:
+    from mockserver.testkit import PLUGIN_DEFAULTS, Workspace
+
     workspace = Workspace(pacspace_url, pacspace_key, _pacspace_http_session)
     options = _marker(request)
     external = request.config.getoption("--pacspace-url")
@@ -158,6 +166,8 @@ def pacspace_sdk(pacspace: Workspace):
 
 @pytest.fixture
 def pacspace_http(pacspace: Workspace) -> Iterator[httpx.Client]:
+    import httpx
+
     with httpx.Client(base_url=pacspace.base_url, headers={"X-Api-Key": pacspace.key}, timeout=30.0) as client:
         yield client
 
@@ -166,6 +176,8 @@ def pacspace_http(pacspace: Workspace) -> Iterator[httpx.Client]:
 def pacspace_asgi(pacspace: Workspace, pacspace_server: Any) -> httpx.AsyncClient:
     if pacspace_server is None:
         pytest.skip("pacspace_asgi needs the embedded server (not --pacspace-url)")
+    import httpx
+
     from mockserver.app import create_app
 
     transport = httpx.ASGITransport(app=create_app(pacspace_server.runtime))
@@ -174,6 +186,8 @@ def pacspace_asgi(pacspace: Workspace, pacspace_server: Any) -> httpx.AsyncClien
 
 @pytest.fixture(scope="session")
 def _pacspace_receiver() -> Iterator[WebhookReceiver]:
+    from mockserver.testkit import WebhookReceiver
+
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
