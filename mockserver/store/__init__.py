@@ -13,8 +13,6 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-import sqlite_utils
-
 from .schema import SCHEMA_VERSION, create_schema
 
 
@@ -26,13 +24,12 @@ class Store:
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA busy_timeout = 30000")
-        self.db = sqlite_utils.Database(self.conn)
         if not self.memory:
-            self.db.enable_wal()
+            self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = OFF")
         with self.transaction():
-            create_schema(self.db, self.conn)
+            create_schema(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
