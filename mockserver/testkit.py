@@ -6,18 +6,20 @@ helpers whose failure messages say what was expected and what the ledger holds.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import re
+import select
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # imported where used: a session pays only for what its tests touch
-    import httpx
-
     from .proofs.verifier import Report
 
+USER_AGENT = "pacspace-mock-testkit"
 PLUGIN_DEFAULTS = {"processingDelaySeconds": 0, "verifyDelaySeconds": 0, "webhookDelivery": "manual"}
 
 
@@ -32,6 +34,93 @@ class MockError(AssertionError):
 
 def _exact(text: bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+class Reply:
+    """A reply of the LoopbackClient: the members of httpx.Response that tests use."""
+
+    def __init__(self, method: str, url: str, status_code: int, headers: http.client.HTTPMessage, content: bytes):
+        self.method = method
+        self.url = url
+        self.status_code = status_code
+        self.headers = headers  # case-insensitive .get() and [name]
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        if not 200 <= self.status_code < 300:
+            raise MockError(f"{self.method} {self.url} answered {self.status_code}: {self.text[:500]}")
+
+    def __repr__(self) -> str:
+        return f"<Reply [{self.status_code}]>"
+
+
+class LoopbackClient:
+    """Keep-alive HTTP/1.1 to one pacspace-mock, on the standard library: one connection per
+    thread. The workspace's control calls go through it; importing httpx (and, where installed,
+    the rich console its CLI pulls in) cost ~60 ms of every session's first test.
+
+    A connection the server closed while idle (uvicorn's keep-alive timeout) is noticed before
+    reuse, by its readable end-of-file, and replaced; a request is never sent twice.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0):
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port
+        self._prefix = f"{parts.scheme}://{parts.netloc}"
+        self._timeout = timeout
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+            conn.close()  # readable while idle: the server closed it
+        if conn is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = kind(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def request(self, method: str, url: str, content: str | bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply:
+        if not url.startswith(self._prefix):
+            raise ValueError(f"{url} is not on {self._prefix}")
+        body = content.encode("utf-8") if isinstance(content, str) else content
+        sent = {"User-Agent": USER_AGENT, **({"Content-Type": "application/json"} if body is not None else {}),
+                **(headers or {})}
+        conn = self._connection()
+        try:
+            conn.request(method, url[len(self._prefix):] or "/", body=body, headers=sent)
+            response = conn.getresponse()
+            data = response.read()
+        except BaseException:
+            conn.close()  # the next request opens a fresh connection
+            raise
+        if response.will_close:
+            conn.close()
+        return Reply(method, url, response.status, response.headers, data)
+
+    def get(self, url: str, **kwargs: Any) -> Reply:
+        return self.request("GET", url, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
 
 
 class _Part:
@@ -136,10 +225,12 @@ class Journal(_Part):
 class Workspace:
     """One workspace (one API key) of a running pacspace-mock."""
 
-    def __init__(self, base_url: str, key: str, http: httpx.Client):
+    def __init__(self, base_url: str, key: str, http: Any = None):
         self.base_url = base_url.rstrip("/")
         self.key = key
-        self.http = http  # shared, keep-alive; the key travels per request
+        # shared, keep-alive; the key travels per request. Anything with httpx's
+        # request(method, url, content=, headers=) will do.
+        self.http = http if http is not None else LoopbackClient(self.base_url)
         self.clock = Clock(self)
         self.faults = Faults(self)
         self.webhooks = Webhooks(self)
@@ -147,7 +238,7 @@ class Workspace:
 
     # --- raw calls ---------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Reply:
         headers = {"X-Api-Key": self.key, **kwargs.pop("headers", {})}
         content = None if json_body is None else json.dumps(json_body)
         return self.http.request(method, self.base_url + path, content=content, headers=headers, **kwargs)

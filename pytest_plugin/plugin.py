@@ -26,7 +26,7 @@ import pytest
 if TYPE_CHECKING:  # pytest loads this module in every run: the server stack is imported by the fixtures
     import httpx
 
-    from mockserver.testkit import WebhookReceiver, Workspace
+    from mockserver.testkit import LoopbackClient, WebhookReceiver, Workspace
 
 ENV_URL = "PACSPACE_MOCK_URL"
 ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
@@ -84,11 +84,12 @@ def pacspace_url(request: pytest.FixtureRequest, pacspace_server: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def _pacspace_http_session() -> Iterator[httpx.Client]:
-    import httpx
+def _pacspace_loopback(pacspace_url: str) -> Iterator[LoopbackClient]:
+    from mockserver.testkit import LoopbackClient
 
-    with httpx.Client(timeout=30.0) as client:
-        yield client
+    client = LoopbackClient(pacspace_url)
+    yield client
+    client.close()
 
 
 def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -110,10 +111,10 @@ def pacspace_key(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def pacspace(request: pytest.FixtureRequest, pacspace_url: str, pacspace_key: str,
-             _pacspace_http_session: httpx.Client) -> Workspace:
+             _pacspace_loopback: LoopbackClient) -> Workspace:
     from mockserver.testkit import PLUGIN_DEFAULTS, Workspace
 
-    workspace = Workspace(pacspace_url, pacspace_key, _pacspace_http_session)
+    workspace = Workspace(pacspace_url, pacspace_key, _pacspace_loopback)
     options = _marker(request)
     external = request.config.getoption("--pacspace-url")
     if external:  # a long-lived server: start clean, with the plugin's defaults

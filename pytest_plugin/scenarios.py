@@ -190,9 +190,9 @@ def run_marker_scenario(workspace: Any, ref: str, base_dir: Path | None = None, 
         scenario = load_scenario(find_scenario(ref, base=base_dir))
     except ScenarioError as exc:
         raise pytest.UsageError(f"pacspace marker: scenario={ref!r}: {exc}") from None
-    target = Target(workspace.base_url, True, "the test's workspace", http=workspace.http)
-    result = Runner(target, use_golden=False).run(scenario, key=workspace.key, seed=seed, start=start,
-                                                  settings=settings, reset=False)
+    with Target(workspace.base_url, True, "the test's workspace") as target:
+        result = Runner(target, use_golden=False).run(scenario, key=workspace.key, seed=seed, start=start,
+                                                      settings=settings, reset=False)
     if not result.ok:
         raise ScenarioFailed(f"the scenario {scenario.name!r} did not replay cleanly before the test:\n"
                              + report.table(result))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from mockserver.proofs import primitives
 from mockserver.runtime import Runtime, ServerConfig
 from mockserver.store import Store
 from mockserver.store.schema import TABLES, table_sql
+from mockserver.testkit import USER_AGENT, LoopbackClient, MockError
 
 
 def loaded_after(code: str, modules: list[str]) -> list[str]:
@@ -37,6 +40,8 @@ def test_the_server_stack_leaves_out_what_only_some_sessions_use():
     deferred = ["jinja2", "mockserver.proofs.verifier", "mockserver.openapi", "mockserver.scenarios",
                 "sqlite_utils", "cffi", "Crypto.Hash.keccak", "httpx", "yaml", "faker"]
     assert loaded_after("import mockserver.embedded", deferred) == []
+    # the workspace's control calls go over the standard library, not httpx
+    assert loaded_after("import mockserver.testkit", ["httpx", "mockserver.proofs.verifier"]) == []
 
 
 def test_deferred_parts_load_when_used(pacspace):
@@ -120,3 +125,71 @@ def test_a_server_that_cannot_start_says_why():
     server._sock.close()  # nothing to listen on
     with pytest.raises(RuntimeError, match="did not start"):
         server.start()
+
+
+class _ClosingHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 replies without `Connection: close`, then closes: a server ending idle keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+    received: list[tuple[str, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.headers["User-Agent"], body))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+        self.close_connection = True
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_loopback_client_replaces_a_connection_the_server_closed_and_never_resends():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosingHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    _ClosingHandler.received = []
+    client = LoopbackClient(f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        for n in range(3):
+            reply = client.request("POST", client._prefix + "/x", content=f'{{"n": {n}}}')
+            assert (reply.status_code, reply.json()) == (200, {})
+            # wait until the server's close reaches the client's idle connection
+            assert select.select([client._local.conn.sock], [], [], 5)[0]
+        assert _ClosingHandler.received == [(USER_AGENT, b'{"n": 0}'), (USER_AGENT, b'{"n": 1}'),
+                                            (USER_AGENT, b'{"n": 2}')]
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_loopback_client_keeps_one_connection_per_thread(pacspace_server):
+    client = LoopbackClient(pacspace_server.url)
+    replies: list[int] = []
+
+    def work() -> None:
+        for _ in range(5):
+            replies.append(client.get(pacspace_server.url + "/_mock/health").status_code)
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert replies == [200] * 20
+    assert len(client._all) == 4  # reused within a thread, never shared between threads
+    reply = client.get(pacspace_server.url + "/no/such/path")
+    assert reply.status_code == 404 and reply.headers.get("content-type") == "application/json"
+    with pytest.raises(MockError, match="404"):
+        reply.raise_for_status()
+    with pytest.raises(ValueError, match="is not on"):
+        client.get("http://example.invalid/_mock/health")
+    client.close()
+
+
+def test_fixture_calls_are_journaled_with_the_testkit_user_agent(pacspace):
+    pacspace.call("GET", "/api/v1/balance/limits")
+    assert pacspace.journal.entries(limit=1)[0]["userAgent"] == USER_AGENT
