@@ -75,7 +75,6 @@ from .primitives import (
     to_hex,
 )
 from types import ModuleType as _ModuleType
-from typing import Any
 
 # The verifier is loaded on first use: the server never needs it, and every process that
 # imports a proofs module (the plugin's embedded server among them) would pay for it.
@@ -92,7 +91,7 @@ _VERIFIER_NAMES = (
 )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _VERIFIER_NAMES:
         from . import verifier
 
@@ -101,5 +100,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = sorted([*(name for name, value in globals().items()
-                    if not name.startswith("_") and not isinstance(value, _ModuleType) and name != "Any"),
+                    if not name.startswith("_") and not isinstance(value, _ModuleType)),
                   *_VERIFIER_NAMES])
