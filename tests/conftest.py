@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import calendar
 import hashlib
+import os
 import warnings
 from datetime import datetime, timezone
 
@@ -16,6 +17,19 @@ from mockserver.embedded import EmbeddedServer
 from mockserver.runtime import Runtime, ServerConfig
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+
+
+#: CI runs the whole suite: there a missing tool (node, Chromium) is a failure, never a skip.
+CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Skip (locally, with the reason printed by -ra) or fail (under CI=true) when a tool is missing."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"{what}; CI=true needs it (.ci/run installs it)", pytrace=False)
+    pytest.skip(f"{what} (.ci/run installs it; under CI=true this is a failure)")
 
 
 @pytest.fixture(scope="session")

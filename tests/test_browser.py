@@ -11,16 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
+
 CHROMIUM = os.environ.get("PACSPACE_MOCK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 B = "/api/v1/balance"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (.ci/run installs it)")
-
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
+    require_tool(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM} (Debian package chromium)")
+    try:
+        import playwright.sync_api as playwright
+    except ImportError:
+        require_tool(False, "playwright is not installed (pip install -e '.[test]')")
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -51,9 +51,14 @@ from mockserver.proofs import (
 )
 from mockserver.proofs.verifier import rebuild_delta
 
+from conftest import require_tool
+
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed: the in-page verifier "
-                                                     "pacspace-verify.js cannot be run")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _node():
+    require_tool(NODE is not None, "node (Node.js) is not on PATH: the in-page verifier pacspace-verify.js cannot run")
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "mockserver" / "pages" / "static" / "pacspace-verify.js"
