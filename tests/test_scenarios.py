@@ -471,7 +471,6 @@ def test_every_action_of_the_catalog_is_exercised(target):
 def test_replay_is_a_command_of_the_main_cli():
     from mockserver.cli import main
 
-    if "replay" not in main.commands:
-        pytest.skip("mockserver/cli.py does not register replay yet (main.add_command(replay))")
+    assert "replay" in main.commands, "pacspace-mock replay is not registered in mockserver/cli.py"
     result = CliRunner().invoke(main, ["replay", "guide-flow", "--ci"], env={"CI": ""})
     assert result.exit_code == 0, result.output
