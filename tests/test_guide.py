@@ -28,8 +28,8 @@ def test_guide_with_the_sdk(server, mock):
     # 2. Mid-period usage
     mock.clock_set("2026-02-04T12:00:00.000Z")
     balance = pac.balance.derive(CUSTOMER)
-    assert abs(balance["computedBalance"]) == 1247
-    assert balance["deltasCount"] == 3
+    assert balance["computedBalance"] == -1247  # usage is negative: signed and exact, not abs()
+    assert balance["deltasCount"] == 3 and balance["pendingCount"] == 0
 
     # 3. Lock the period; 4. receipt; 5. invoice
     mock.clock_set("2026-03-01T00:05:00.000Z")
@@ -39,10 +39,10 @@ def test_guide_with_the_sdk(server, mock):
     assert again["checkpointId"] == checkpoint["checkpointId"] and again["idempotent"] is True
     mock.clock_set("2026-03-01T00:06:00.000Z")
     receipt = pac.balance.receipt(CUSTOMER, {"period": PERIOD})
-    proof_root = receipt["proofRoot"] or checkpoint["proofRoot"]
-    assert proof_root == checkpoint["proofRoot"]
-    assert abs(receipt["finalBalance"]) == 1247 and receipt["deltaCount"] == 3
-    assert f"{abs(receipt['finalBalance']):,}" == "1,247"
+    proof_root = receipt["proofRoot"]  # the receipt's own: the guide's invoice carries it
+    assert proof_root == checkpoint["proofRoot"] and receipt["checkpointId"] == checkpoint["checkpointId"]
+    assert receipt["finalBalance"] == -1247 and receipt["deltaCount"] == 3
+    assert f"{abs(receipt['finalBalance']):,}" == "1,247"  # the guide's invoice line
     assert f"${abs(receipt['finalBalance']) * 0.002:.2f}" == "$2.49"
     assert receipt["verifyUrl"].startswith(server.url + "/c/cus_")
     assert receipt["accessHint"] and len(receipt["accessHint"]) == 6
@@ -137,7 +137,7 @@ def test_guide_with_plain_http(server, mock):
     receipt = generate_receipt(CUSTOMER, PERIOD)
     assert receipt["proofRoot"] == locked["proofRoot"]
     assert receipt["checkpointId"] == locked["checkpointId"]
-    assert abs(receipt["finalBalance"]) == 1247 and receipt["deltaCount"] == 3
+    assert receipt["finalBalance"] == -1247 and receipt["deltaCount"] == 3
     # The customer's link opens without a key (the page itself comes with the pages issue)
     assert requests.get(receipt["verificationApiUrl"]).json()["data"]["verified"] is True
     # The receipt verifies offline from its exact reply text

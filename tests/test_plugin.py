@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from mockserver import ids
-from mockserver.testkit import key_for
-
+from conftest import counted_id
 from test_serve import Served
 
 USING_FIXTURES = '''
@@ -99,9 +98,11 @@ def test_live(pacspace):
 ''')
     pytester.runpytest("-q").assert_outcomes(passed=2)
     seen = json.loads((pytester.path / "ids.json").read_text())
-    env, public_id = seen["key"][3:7], seen["key"][8:]
-    assert seen["key"] == key_for("test_marker_sets_seed_clock_and_settings.py::test_marked")
-    assert seen["recordId"] == ids.counted_id("rec", 42, env, public_id, 1)
+    # the README's promise, computed here and not with the plugin's own functions: the key is
+    # pk_test_ + the first 32 hex digits of SHA-256(node id), and ids follow §9 with seed 42
+    node_id = "test_marker_sets_seed_clock_and_settings.py::test_marked"
+    assert seen["key"] == "pk_test_" + hashlib.sha256(node_id.encode()).hexdigest()[:32]
+    assert seen["recordId"] == counted_id("rec", seen["key"], 1, seed=42)
     # stable run to run: the same node id gives the same key, so the same ids and hashes
     pytester.runpytest("-q").assert_outcomes(passed=2)
     assert json.loads((pytester.path / "ids.json").read_text()) == seen
