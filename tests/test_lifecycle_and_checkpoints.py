@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from mockserver.proofs.merkle import mth
-from mockserver.proofs.primitives import from_hex
+import rfc8785
+from Crypto.Hash import keccak
+
 from mockserver.proofs.verifier import verify_receipt
 
 from conftest import error_of as _error
@@ -26,8 +27,85 @@ def _emit(mock, customer: str, amount, **extra) -> dict:
     return mock.ok("POST", f"{B}/delta", 201, json={"customerId": customer, "delta": amount, "reason": "usage", **extra})
 
 
+# An independent oracle of proofs.md §4.1 and §3.4 (deliberately not mockserver.proofs): the RFC 9162
+# tree with Keccak-256, leaf H(00 ‖ d), node H(01 ‖ left ‖ right), left subtree the largest power
+# of two below n, an odd last node never duplicated.
+
+def _keccak(data: bytes) -> bytes:
+    return keccak.new(digest_bits=256, data=data).digest()
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return _keccak(b"")
+    if len(leaves) == 1:
+        return _keccak(b"\x00" + leaves[0])
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return _keccak(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:]))
+
+
 def _items_root(fingerprints: list[str]) -> str:
-    return "0x" + mth([from_hex(fp) for fp in fingerprints]).hex()
+    return "0x" + _mth([bytes.fromhex(fp[2:]) for fp in fingerprints]).hex()
+
+
+def _proof_root(checkpoint: dict, previous: str | None = None) -> str:
+    """proofRoot = H("pacspace-mock:checkpoint:v1" ‖ 00 ‖ JCS(C)), C built from the reply's members."""
+    c = {name: checkpoint[name] for name in ("ledgerId", "chainId", "customerId", "startDate", "endDate", "treeSize",
+                                             "itemsRoot")}
+    c["netChange"] = str(checkpoint["netChange"])
+    if checkpoint["period"] is not None:
+        c["period"] = checkpoint["period"]
+    if checkpoint["treeSize"]:
+        c["fromSequence"], c["toSequence"] = checkpoint["fromSequence"], checkpoint["toSequence"]
+    if previous is not None:
+        c["previousProofRoot"] = previous
+    return "0x" + _keccak(b"pacspace-mock:checkpoint:v1\x00" + rfc8785.dumps(c)).hex()
+
+
+def test_tree_oracle_reproduces_the_proof_vectors():
+    """T.6 and T.10 of proofs.md, so the oracle below is itself anchored on the spec."""
+    fps = ["0x92d1d27b38207fc8d751e6c42313490a0160c4181d5dd7c3ac74ee028408fd49",
+           "0xb49479cc67f91a648b7c82a7d69b0925209c68393fd463e8deabed9aace9750f",
+           "0xedb9a6181188796c1487496186b548ed56d627648ea31f8b21f18c6fe379017a"]
+    assert _items_root(fps) == "0x6c6f9ac1c3fb1f8c81ee696ef21a621c264f81b7ae67d0d3425d8914e1cf09f6"
+    assert _items_root([]) == EMPTY_ROOT
+
+
+@pytest.mark.parametrize("amounts", [(-1, -2, -4), (-3, 5, -7, 11, -13)], ids=["3 leaves", "5 leaves"])
+def test_checkpoint_roots_of_odd_trees_match_an_independent_computation(mock, amounts):
+    """Odd sizes are where a duplicated last node or a swapped split would show (proofs.md §4.1)."""
+    mock.freeze(T0)
+    deltas = [_emit(mock, "odd", amount) for amount in amounts]
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "odd", "period": "2026-02"})
+    fingerprints = [d["fingerprint"] for d in sorted(deltas, key=lambda d: d["sequence"])]
+    assert chk["treeSize"] == len(amounts) and chk["netChange"] == sum(amounts)
+    assert chk["itemsRoot"] == _items_root(fingerprints)
+    assert chk["itemsRoot"] != _items_root(fingerprints[::-1])  # order matters
+    assert chk["itemsRoot"] != _items_root([*fingerprints, fingerprints[-1]])  # never duplicated
+    assert chk["proofRoot"] == _proof_root(chk)
+    receipt = mock.ok("GET", f"{B}/invoice-proof/odd", params={"period": "2026-02"})
+    assert receipt["verification"]["itemHashes"] == fingerprints
+    assert [line["leafIndex"] for line in receipt["deltas"]] == list(range(len(amounts)))
+    # every line's inclusion proof climbs to the independently computed root
+    for line in receipt["deltas"]:
+        index, size, node = line["leafIndex"], len(fingerprints), _keccak(b"\x00" + bytes.fromhex(line["fingerprint"][2:]))
+        path = [bytes.fromhex(p[2:]) for p in line["merkleProof"]]
+        assert _climb(index, size, node, path) == chk["itemsRoot"]
+
+
+def _climb(index: int, size: int, node: bytes, path: list[bytes]) -> str:
+    """RFC 9162 §2.1.3.2 inclusion verification, written out for the oracle."""
+    fn, sn = index, size - 1
+    for sibling in path:
+        if fn % 2 == 1 or fn == sn:
+            node = _keccak(b"\x01" + sibling + node)
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            node = _keccak(b"\x01" + node + sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return "0x" + node.hex()
 
 
 # --- lifecycle --------------------------------------------------------------------------------------
@@ -220,6 +298,7 @@ def test_checkpoint_reuse_supersede_and_chain(mock):
     assert chk2["idempotent"] is False and chk2["checkpointId"] != chk1["checkpointId"]
     assert chk2["supersedes"] == chk1["checkpointId"] and chk2["supersededBy"] is None
     assert chk2["previousProofRoot"] == chk1["proofRoot"]
+    assert chk1["proofRoot"] == _proof_root(chk1) and chk2["proofRoot"] == _proof_root(chk2, chk1["proofRoot"])
     assert (chk2["treeSize"], chk2["netChange"], chk2["endingBalance"], chk2["toSequence"]) == (2, -15, -15, 2)
     assert chk2["itemsRoot"] == _items_root([first_delta["fingerprint"], second_delta["fingerprint"]])
 
