@@ -558,17 +558,20 @@ def test_t9_receipt_with_metadata_verifies():
     assert verify_receipt(as_float).ok
 
 
-@pytest.mark.parametrize("change", [
-    {"metadata": {"plan": "scale"}},
-    {"metadataDigest": META_DIGEST.replace("d4", "d5", 1)},
-    {"deltaDecimal": "12.50"},
-    {"adjusts": {"recordId": "usage:cust_acme_001:2026-02-01"}},
-    {"adjusts": {"referenceId": "a", "recordId": "b"}},
+RECOMPUTED = ["deltas.fingerprints", "itemHashes", "itemsRoot"]  # the line's fingerprint no longer matches
+
+
+@pytest.mark.parametrize("change, failing", [
+    ({"metadata": {"plan": "scale"}}, ["deltas.wellFormed", *RECOMPUTED]),  # digest no longer of the metadata
+    ({"metadataDigest": META_DIGEST.replace("d4", "d5", 1)}, ["deltas.wellFormed", *RECOMPUTED]),
+    ({"deltaDecimal": "12.50"}, ["deltas.wellFormed"]),  # not the canonical string of delta
+    ({"adjusts": {"recordId": "usage:cust_acme_001:2026-02-01"}}, RECOMPUTED),  # other member, same value
+    ({"adjusts": {"referenceId": "a", "recordId": "b"}}, ["deltas.wellFormed", *RECOMPUTED]),  # two members
 ])
-def test_t9_line_changes_fail(change):
+def test_t9_line_changes_fail(change, failing):
     receipt = march_receipt()
     receipt["deltas"][0].update(change)
-    assert not verify_receipt(receipt).ok
+    assert verify_receipt(receipt).failed == failing
 
 
 # --- T.10 empty checkpoint ----------------------------------------------------------------------
@@ -906,7 +909,7 @@ def test_receipt_json_failures_are_reported_as_json():
 def _inc(**change):
     def tamper(o):
         o.update(change)
-    tamper.__name__ = "_".join(change)
+    tamper.__name__ = "_".join(f"{k}={str(v)[:10]}" for k, v in change.items())
     return tamper
 
 
@@ -923,41 +926,49 @@ def _flip(value: str, bit: int) -> str:
     return to_hex(bytes(b))
 
 
-INCLUSION_TAMPERING = [
-    _inc(leafIndex=0), _inc(leafIndex=2), _inc(leafIndex=3), _inc(treeSize=4), _inc(treeSize=2),
-    _inc(sequence=3), _inc(sequence=1),
-    _inc(fingerprint=FP1), _inc(fingerprint=_flip(FP2, 0)), _inc(itemsRoot=MTH2),
-    _inc(proofRoot=PROOF_ROOT_MAR), _inc(customerId="cust_other"),
-    _inc(fingerprint=LH2),  # the leaf hash given where the fingerprint belongs
-    _proof(lambda p: p.__setitem__(0, _flip(p[0], 255)), "flip_first"),
-    _proof(lambda p: p.__setitem__(1, _flip(p[1], 7)), "flip_second"),
-    _proof(lambda p: p.pop(), "remove_last"), _proof(lambda p: p.pop(0), "remove_first"),
-    _proof(lambda p: p.insert(1, LH2), "insert"), _proof(lambda p: p.insert(0, LH1), "prepend"),
-    _proof(lambda p: p.append(LH3), "append"), _proof(lambda p: p.reverse(), "reverse"),
-    _proof(lambda p: p.clear(), "empty"), _proof(lambda p: p.__setitem__(0, p[0].upper()), "uppercase"),
-    _proof(lambda p: p.__setitem__(0, p[0][2:]), "no_prefix"),
-    _proof(lambda p: p.__setitem__(0, p[0] + "\n"), "trailing_newline"),
-    _proof(lambda p: p.__setitem__(0, "0X" + p[0][2:]), "upper_prefix"),
-    _proof(lambda p: p.extend([LH1] * 64), "too_long"),
+POSITION = {"position", "inclusion"}
+INCLUSION_TAMPERING = [  # (tamper, the checks that must fail): proofs.md §6.2 steps, named as in the verifier
+    (_inc(leafIndex=0), POSITION), (_inc(leafIndex=2), POSITION), (_inc(leafIndex=3), POSITION),
+    (_inc(treeSize=4), {"checkpoint.treeSize"}),  # 4.5: the path alone would still fit a 4-leaf tree
+    (_inc(treeSize=2), {"checkpoint.treeSize", "position", "inclusion"}),
+    (_inc(sequence=3), {"position"}), (_inc(sequence=1), {"position"}),
+    (_inc(fingerprint=FP1), {"inclusion"}), (_inc(fingerprint=_flip(FP2, 0)), {"inclusion"}),
+    (_inc(itemsRoot=MTH2), {"checkpoint.itemsRoot", "inclusion"}),
+    (_inc(proofRoot=PROOF_ROOT_MAR), {"proofRoot"}), (_inc(customerId="cust_other"), {"checkpoint.customerId"}),
+    (_inc(fingerprint=LH2), {"inclusion"}),  # the leaf hash given where the fingerprint belongs
+    (_proof(lambda p: p.__setitem__(0, _flip(p[0], 255)), "flip_first"), {"inclusion"}),
+    (_proof(lambda p: p.__setitem__(1, _flip(p[1], 7)), "flip_second"), {"inclusion"}),
+    (_proof(lambda p: p.pop(), "remove_last"), {"inclusion"}),
+    (_proof(lambda p: p.pop(0), "remove_first"), {"inclusion"}),
+    (_proof(lambda p: p.insert(1, LH2), "insert"), {"inclusion"}),
+    (_proof(lambda p: p.insert(0, LH1), "prepend"), {"inclusion"}),
+    (_proof(lambda p: p.append(LH3), "append"), {"inclusion"}),
+    (_proof(lambda p: p.reverse(), "reverse"), {"inclusion"}),
+    (_proof(lambda p: p.clear(), "empty"), {"inclusion"}),
+    (_proof(lambda p: p.__setitem__(0, p[0].upper()), "uppercase"), {"shape"}),
+    (_proof(lambda p: p.__setitem__(0, p[0][2:]), "no_prefix"), {"shape"}),
+    (_proof(lambda p: p.__setitem__(0, p[0] + "\n"), "trailing_newline"), {"shape"}),
+    (_proof(lambda p: p.__setitem__(0, "0X" + p[0][2:]), "upper_prefix"), {"shape"}),
+    (_proof(lambda p: p.extend([LH1] * 64), "too_long"), {"shape"}),
 ]
 
 
-@pytest.mark.parametrize("tamper", INCLUSION_TAMPERING, ids=[t.__name__ for t in INCLUSION_TAMPERING])
-def test_6_5_inclusion_object_tampering(tamper):
+@pytest.mark.parametrize("tamper, failing", INCLUSION_TAMPERING, ids=[t.__name__ for t, _ in INCLUSION_TAMPERING])
+def test_6_5_inclusion_object_tampering(tamper, failing):
     obj = json.loads(INCLUSION_OBJECT)
     tamper(obj)
     report = verify_inclusion_object(obj)
-    assert not report.ok, tamper.__name__
+    assert not report.ok and set(report.failed) == failing, report.messages
 
 
-@pytest.mark.parametrize("change", [
-    {"checkpoint": dict(json.loads(INCLUSION_OBJECT)["checkpoint"], netChange="-1246")},
-    {"checkpoint": dict(json.loads(INCLUSION_OBJECT)["checkpoint"], treeSize=4)},
+@pytest.mark.parametrize("change, failing", [
+    ({"netChange": "-1246"}, {"proofRoot"}),
+    ({"treeSize": 4}, {"checkpoint.wellFormed", "proofRoot", "checkpoint.treeSize"}),  # 4 > to - from + 1
 ])
-def test_6_5_inclusion_object_checkpoint_changes(change):
+def test_6_5_inclusion_object_checkpoint_changes(change, failing):
     obj = json.loads(INCLUSION_OBJECT)
-    obj.update(change)
-    assert not verify_inclusion_object(obj).ok
+    obj["checkpoint"] = dict(obj["checkpoint"], **change)
+    assert set(verify_inclusion_object(obj).failed) == failing
 
 
 def test_6_5_inclusion_object_with_wrong_fields():
@@ -1024,23 +1035,28 @@ def _cproof(fn, name):
     return tamper
 
 
-CONSISTENCY_TAMPERING = [
-    _cons(firstTreeSize=1), _cons(firstTreeSize=3), _cons(secondTreeSize=2), _cons(secondTreeSize=5),
-    _cons(firstTreeSize=3, secondTreeSize=2),
-    _cons(firstItemsRoot=ITEMS_ROOT, secondItemsRoot=MTH2),
-    _cons(firstItemsRoot=LH1), _cons(secondItemsRoot=MTH2),
-    _cproof(lambda p: p.clear(), "empty"), _cproof(lambda p: p.append(LH1), "extended"),
-    _cproof(lambda p: p.insert(0, MTH2), "prepended"),
-    _cproof(lambda p: p.__setitem__(0, _flip(p[0], 100)), "flipped"),
-    _cproof(lambda p: p.__setitem__(0, p[0].upper()), "uppercase"),
+BOUND_1, BOUND_2 = {"firstCheckpoint", "consistency"}, {"secondCheckpoint", "consistency"}
+CONSISTENCY_TAMPERING = [  # (tamper, checks failing on the bare object, on the object with both checkpoints)
+    (_cons(firstTreeSize=1), {"consistency"}, BOUND_1), (_cons(firstTreeSize=3), {"consistency"}, BOUND_1),
+    (_cons(secondTreeSize=2), {"consistency"}, BOUND_2), (_cons(secondTreeSize=5), {"consistency"}, BOUND_2),
+    (_cons(firstTreeSize=3, secondTreeSize=2), {"consistency"}, BOUND_1 | BOUND_2),
+    (_cons(firstItemsRoot=ITEMS_ROOT, secondItemsRoot=MTH2), {"consistency"}, BOUND_1 | BOUND_2),  # swapped
+    (_cons(firstItemsRoot=LH1), {"consistency"}, BOUND_1), (_cons(secondItemsRoot=MTH2), {"consistency"}, BOUND_2),
+    (_cproof(lambda p: p.clear(), "empty"), {"consistency"}, {"consistency"}),
+    (_cproof(lambda p: p.append(LH1), "extended"), {"consistency"}, {"consistency"}),
+    (_cproof(lambda p: p.insert(0, MTH2), "prepended"), {"consistency"}, {"consistency"}),
+    (_cproof(lambda p: p.__setitem__(0, _flip(p[0], 100)), "flipped"), {"consistency"}, {"consistency"}),
+    (_cproof(lambda p: p.__setitem__(0, p[0].upper()), "uppercase"), {"shape"}, {"shape"}),
 ]
 
 
-@pytest.mark.parametrize("tamper", CONSISTENCY_TAMPERING, ids=[t.__name__ for t in CONSISTENCY_TAMPERING])
-def test_6_5_consistency_object_tampering(tamper):
-    for obj in (json.loads(CONSISTENCY_OBJECT), consistency_with_checkpoints()):
+@pytest.mark.parametrize("tamper, bare, bound", CONSISTENCY_TAMPERING,
+                         ids=[t.__name__ for t, _, _ in CONSISTENCY_TAMPERING])
+def test_6_5_consistency_object_tampering(tamper, bare, bound):
+    for obj, failing in ((json.loads(CONSISTENCY_OBJECT), bare), (consistency_with_checkpoints(), bound)):
         tamper(obj)
-        assert not verify_consistency_object(obj).ok, tamper.__name__
+        report = verify_consistency_object(obj)
+        assert not report.ok and set(report.failed) == failing, (tamper.__name__, report.messages)
 
 
 def test_4_5_bare_roots_do_not_bind_consistency_sizes():
