@@ -21,6 +21,7 @@ from ..paging import int_param, offset_page  # noqa: F401  (re-exported for rout
 from ..jsonout import dumpb
 from ..ledger.context import Ctx
 from ..control import faults, journal
+from ..ledger.deltas import VERIFICATION_FAILED_MESSAGE
 from ..ledger.lifecycle import apply_due
 from ..proofs.primitives import JSONInputError, format_ts, parse_json_exact
 from ..runtime import Runtime, Workspace
@@ -244,7 +245,7 @@ def _fault_flags(request: Request, fired: faults.Fired) -> None:
     """Actions that let the request run but change what it does."""
     failing = fired.action("fail_verification")
     if failing is not None:
-        request.state.fail_verification = failing.get("message", "Verification failed (injected fault).")
+        request.state.fail_verification = failing.get("message") or VERIFICATION_FAILED_MESSAGE
     if fired.action("chain_unavailable") is not None:
         request.state.chain_unavailable = True
 
