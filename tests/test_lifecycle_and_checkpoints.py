@@ -637,3 +637,30 @@ def test_month_end_and_current_month_follow_the_virtual_clock(mock):
     mar_chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "timePreset": "current_month"})
     assert (mar_chk["period"], mar_chk["treeSize"]) == ("2026-03", 0)
     assert mar_chk["previousProofRoot"] == feb_chk["proofRoot"]
+
+
+# --- exact amounts at the contract's widest (§1.7) --------------------------------------------------
+
+def test_compare_and_derive_stay_exact_at_thirty_digits(mock):
+    """Amounts may have 30 significant digits (§1.8) and sums are exact (§1.7): Python's default
+    decimal context has 28, so a stray abs() or unary minus would round them."""
+    import json
+
+    mock.freeze(T0)
+    mock.ok("POST", f"{B}/delta", 201, data='{"customerId":"wide","delta":-0.000000000000000001,"reason":"usage"}')
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    start = "999999999999999999999.999999999"
+    derived = mock.call("GET", f"{B}/derive/wide", params={"startingBalance": start})
+    assert json.loads(derived.text, parse_float=Decimal)["data"]["computedBalance"] == Decimal(
+        "999999999999999999999.999999998999999999")
+    reply = mock.call("POST", f"{B}/compare", data=(
+        '{"customerId":"wide","startingBalance":' + start + ',"yourBalance":-' + start
+        + ',"theirBalance":0.000000000000000001,"period":"2026-02"}'))
+    assert reply.status_code == 201, reply.text
+    data = json.loads(reply.text, parse_float=Decimal)["data"]
+    neutral = Decimal("999999999999999999999.999999998999999999")
+    assert data["neutralBalance"] == neutral
+    assert data["yourDifference"] == Decimal("-1999999999999999999999.999999997999999999")
+    assert data["theirDifference"] == Decimal("-999999999999999999999.999999998999999998")
+    assert data["discrepancy"]["amount"] == Decimal("1999999999999999999999.999999997999999999")
+    assert '"yourDifference":-1999999999999999999999.999999997999999999,' in reply.text

@@ -77,7 +77,7 @@ def check_delta(value: Any) -> Decimal:
 
 
 def amount_problem(number: Decimal) -> str | None:
-    if not number.is_finite() or abs(number) >= AMOUNT_LIMIT:
+    if not number.is_finite() or number.copy_abs() >= AMOUNT_LIMIT:  # exact: abs() rounds to 28 digits
         return "{field} must be a finite number with |x| < 10^21"
     if significant_digits(number) > 30:
         return "{field} has more than 30 significant digits"

@@ -14,7 +14,7 @@ _E18 = Decimal(10) ** 18
 
 def split_amount(amount: Decimal) -> tuple[int, int, int]:
     sign = -1 if amount < 0 else 1
-    magnitude = abs(amount)
+    magnitude = amount.copy_abs()
     units = int(magnitude)
     scaled = int(EXACT.multiply(magnitude - units, _E18))
     hi, lo = divmod(scaled, 10**9)

@@ -358,7 +358,7 @@ def compare_checkpoints(ctx: Ctx, customer_id: str, ref_from: str, ref_to: str) 
         "from": _summary(a),
         "to": _summary(b),
         "relation": relation,
-        "balanceDelta": add(Decimal(b["net_change"]), -Decimal(a["net_change"])),
+        "balanceDelta": add(Decimal(b["net_change"]), Decimal(a["net_change"]).copy_negate()),
         "deltaCountDelta": b["tree_size"] - a["tree_size"],
         "addedCount": len(added),
         "removedCount": len(removed),

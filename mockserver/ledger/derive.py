@@ -215,12 +215,14 @@ def compare_balances(
     customer = require_customer(ctx, customer_id)
     figures = compute_balance(ctx, customer, scope, starting)
     neutral = figures["computed"]
-    your_diff, their_diff = add(yours, -neutral), add(theirs, -neutral)
+    # copy_negate/copy_abs are exact; unary minus and abs() round to the context's 28 digits
+    your_diff, their_diff = add(yours, neutral.copy_negate()), add(theirs, neutral.copy_negate())
     matches_yours, matches_theirs = your_diff == 0, their_diff == 0
     discrepancy = None
     if not (matches_yours and matches_theirs):
         side = "both" if not matches_yours and not matches_theirs else ("yours" if not matches_yours else "theirs")
-        amount = max(abs(your_diff), abs(their_diff)) if side == "both" else abs(your_diff if side == "yours" else their_diff)
+        amount = (max(your_diff.copy_abs(), their_diff.copy_abs()) if side == "both"
+                  else (your_diff if side == "yours" else their_diff).copy_abs())
         code, template = RESOLUTIONS[side]
         discrepancy = {
             "side": side,

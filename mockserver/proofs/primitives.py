@@ -196,7 +196,7 @@ def delta_amount_problem(value: Decimal) -> str | None:
         return "delta must be a finite number"
     if value.is_zero():
         return "delta must be non-zero"
-    if abs(value) > MAX_DELTA_MAGNITUDE:
+    if value.copy_abs() > MAX_DELTA_MAGNITUDE:  # exact: abs() would round to the context's 28 digits
         return "delta must satisfy |delta| <= 1000000000"
     sig = significant_digits(value)
     if sig > MAX_DELTA_SIGNIFICANT_DIGITS:
