@@ -13,11 +13,12 @@ from typing import Any
 from ..errors import ApiError, validation
 from ..ledger.context import Ctx
 from ..ledger.lifecycle import apply_item, due_items, refresh_next_due
+from ..ledger.scope import add_months
 from ..proofs.primitives import format_ts
 from ..webhooks import deliveries
 from .plane import ControlCall, _instant, _object
 
-TEN_YEARS_MS = 10 * 366 * 86_400_000
+TEN_YEARS_MONTHS = 120  # §8.3: at most 10 (calendar) years ahead
 
 
 def run_until(ctx: Ctx, target: int) -> dict[str, int]:
@@ -87,7 +88,7 @@ def clock_advance(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
     if isinstance(seconds, bool) or not isinstance(seconds, Decimal):
         raise validation("seconds", "type", "seconds must be a number")
     ms = seconds * 1000
-    if seconds <= 0 or ms != ms.to_integral_value() or ms > TEN_YEARS_MS:
+    if seconds <= 0 or ms != ms.to_integral_value() or ctx.now + ms > add_months(ctx.now, TEN_YEARS_MONTHS):
         raise validation("seconds", "range", "seconds must be > 0, at most 10 years, in whole milliseconds")
     return _move(ctx, ctx.now + int(ms), None)
 

@@ -123,8 +123,10 @@ def validate_rule(body: Any) -> dict[str, Any]:
         raise validation("match", "required", "match needs at least one of method, route, path or event")
     nth = body.get("nth")
     if nth is not None:
-        if not isinstance(nth, list) or not 1 <= len(nth) <= 1000:
+        if not isinstance(nth, list):
             raise validation("nth", "type", "nth must be null or a list of 1-1000 positive integers")
+        if not 1 <= len(nth) <= 1000:
+            raise validation("nth", "range", "nth must be null or a list of 1-1000 positive integers")
         nth = [_int(v, f"nth[{i}]", 1, 10**12) for i, v in enumerate(nth)]
     times = body.get("times")
     times = None if times is None else _int(times, "times", 1, 10**12)

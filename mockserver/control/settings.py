@@ -79,8 +79,13 @@ def _limits(value: Any) -> dict[str, int]:
 
 
 def _embed(value: Any) -> list[str]:
-    if not isinstance(value, list) or len(value) > 20 or not all(isinstance(v, str) and ORIGIN_RE.match(v) for v in value):
-        raise validation("embedOrigins", "format", "embedOrigins must be a list of up to 20 http(s) origins")
+    message = "embedOrigins must be a list of up to 20 http(s) origins"
+    if not isinstance(value, list):
+        raise validation("embedOrigins", "type", message)
+    if len(value) > 20:
+        raise validation("embedOrigins", "range", message)
+    if not all(isinstance(v, str) and ORIGIN_RE.match(v) for v in value):
+        raise validation("embedOrigins", "format", message)
     return value
 
 
