@@ -59,7 +59,8 @@ def routes(rt: Runtime) -> list[BaseRoute]:
         api(f"{B}/receipts/{{receiptId}}", "balance.receipt_document", h.receipt_document,
             query=("customerDisplayName", "locale", "timezone", "unit", *page_q)),
         api(f"{B}/webhooks", "balance.webhooks_list", h.webhooks_list, query=("status", *page_q)),
-        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True, model=EmptyBody),
+        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True, model=EmptyBody,
+            outside=True),
         api("/api/v1/verify/{root}", "public.verify", h.public_verify, query=("source", *page_q),
             auth="public", locate=h.locate_root),
         api("/api/v1/receipt/{receiptId}.pdf", "public.receipt_pdf", h.public_receipt_pdf,
@@ -109,9 +110,9 @@ def control_routes(rt: Runtime) -> list[Route]:
         ctl("/_mock/reset", state.reset_workspace, ("POST",), body=True),
         ctl("/_mock/seed", state.seed, ("POST",), body=True),
         ctl("/_mock/clock", clock.clock_get),
-        ctl("/_mock/clock/set", clock.clock_set, ("POST",), body=True),
-        ctl("/_mock/clock/advance", clock.clock_advance, ("POST",), body=True),
-        ctl("/_mock/clock/freeze", clock.clock_freeze, ("POST",), body=True),
+        ctl("/_mock/clock/set", clock.clock_set, ("POST",), body=True, outside=True),
+        ctl("/_mock/clock/advance", clock.clock_advance, ("POST",), body=True, outside=True),
+        ctl("/_mock/clock/freeze", clock.clock_freeze, ("POST",), body=True, outside=True),
         ctl("/_mock/clock/unfreeze", clock.clock_unfreeze, ("POST",), body=True),
         ctl("/_mock/settings", settings.settings_get),
         ctl("/_mock/settings", settings.settings_patch, ("PATCH",), body=True),
@@ -124,7 +125,7 @@ def control_routes(rt: Runtime) -> list[Route]:
         ctl("/_mock/webhooks/config", hooks.config_get),
         ctl("/_mock/webhooks/config", hooks.config_put, ("PUT",), body=True),
         ctl("/_mock/webhooks/outbox", hooks.outbox, query=("event", "deliveryStatus", "limit", "offset")),
-        ctl("/_mock/webhooks/drain", hooks.drain, ("POST",), body=True),
+        ctl("/_mock/webhooks/drain", hooks.drain, ("POST",), body=True, outside=True),
     ]
 
 

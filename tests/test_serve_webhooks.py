@@ -112,6 +112,48 @@ def test_a_failing_receiver_is_retried_on_schedule(served, receiver):
     assert to_ms(log[1]["at"]) >= due  # not before its schedule
 
 
+def test_a_receiver_calling_back_during_a_background_delivery_gets_its_reply_at_once(served):
+    """The common integration: on delta.verified the receiver reads the delta back from the API.
+    The background task must not hold the store while it waits for the receiver's answer."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    seen: list[tuple[int, str, float]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            started = time.perf_counter()
+            reply = requests.get(f"{served.url}{B}/delta/{event['data']['recordId']}", headers=KEY, timeout=30)
+            seen.append((reply.status_code, reply.json()["data"]["status"], time.perf_counter() - started))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        _control(served, "PUT", "/_mock/webhooks/config", {"url": f"http://127.0.0.1:{httpd.server_address[1]}/h"})
+        _emit(served, "r4")
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            entries = _control(served, "GET", "/_mock/webhooks/outbox")["entries"]
+            if entries and entries[0]["deliveryStatus"] != "pending":
+                break
+            assert time.monotonic() < deadline, entries
+            time.sleep(0.02)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (status, delta_status, seconds), = seen
+    assert (status, delta_status) == (200, "VERIFIED") and seconds < 1, seen
+    assert (entries[0]["deliveryStatus"], entries[0]["lastResponseStatus"]) == ("delivered", 200)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_stopping_serve_stops_the_background_task_cleanly(tmp_path, receiver, sig):
     served = Served("--db", str(tmp_path / "stop.sqlite"), "--processing-delay", "0", "--verify-delay", "0",

@@ -81,12 +81,15 @@ class Receiver:
     def __init__(self) -> None:
         self.status = 200
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.on_post = None  # called with the body before replying: a receiver that calls back, or waits
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                if outer.on_post is not None:
+                    outer.on_post(body)
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -556,3 +559,121 @@ def test_every_event_type(mock, pac):
     # filtering the outbox by event type
     assert [e["event"] for e in outbox(mock, event="delta.failed")] == ["delta.failed"]
     assert mock.ok("GET", "/_mock/workspace")["counts"]["events"] == 6
+
+
+# --- deliveries never hold the store (a receiver calling back, a slow receiver) ---------------------
+
+class CallingBack:
+    """The common integration: on delta.verified the receiver reads the delta back from the API."""
+
+    def __init__(self, mock) -> None:
+        import requests
+
+        self.mock = mock
+        self.session = requests.Session()  # its own connection, like a receiver in another process
+        self.seen: list[dict] = []
+
+    def __call__(self, body: bytes) -> None:
+        event = json.loads(body)
+        started = time.perf_counter()
+        reply = self.session.get(f"{self.mock.base_url}{B}/delta/{event['data']['recordId']}",
+                                 headers={"X-Api-Key": self.mock.key}, timeout=30)
+        clock = self.session.get(f"{self.mock.base_url}/_mock/clock", headers={"X-Api-Key": self.mock.key}, timeout=30)
+        self.seen.append({"ms": (time.perf_counter() - started) * 1000, "status": reply.status_code,
+                          "delta": reply.json()["data"]["status"], "now": clock.json()["data"]["now"]})
+
+
+def test_a_receiver_calling_back_during_a_clock_move_gets_its_reply_at_once(mock, receiver):
+    mock.freeze(T0)
+    mock.settings(verifyDelaySeconds=2, processingDelaySeconds=1)
+    mock.ok("PUT", "/_mock/webhooks/config", json={"url": receiver.url})
+    emit(mock, "c1", -5)
+    receiver.on_post = back = CallingBack(mock)
+    moved = advance(mock, 10)
+    assert moved["processed"] == processed(transitions=2, events=1, attempts=1, delivered=1)
+    call, = back.seen
+    assert call["status"] == 200 and call["delta"] == "VERIFIED"
+    assert call["ms"] < 1000, f"the receiver's call back took {call['ms']:.0f} ms"
+    # while the delivery was in flight the clock stood at the attempt's due time (§8.3)
+    assert call["now"] == "2026-02-10T00:00:02.000Z"
+    entry, = outbox(mock)
+    assert (entry["deliveryStatus"], entry["attempts"], entry["lastResponseStatus"]) == ("delivered", 1, 200)
+    assert mock.ok("GET", "/_mock/clock")["now"] == "2026-02-10T00:00:10.000Z"
+
+
+def test_a_receiver_calling_back_during_a_drain_or_a_manual_retry_gets_its_reply_at_once(mock, receiver):
+    mock.freeze(T0)
+    mock.ok("PUT", "/_mock/webhooks/config", json={"url": receiver.url})
+    emit(mock, "c1", -5)
+    mock.ok("GET", f"{B}/usage")  # applies the due transition: the event is pending, nothing attempted
+    receiver.on_post = back = CallingBack(mock)
+    assert mock.ok("POST", "/_mock/webhooks/drain", json={}) == {"attempted": 1, "delivered": 1, "failed": 0,
+                                                                 "pending": 0}
+    event_id = outbox(mock)[0]["eventId"]
+    retried = mock.ok("POST", f"{B}/webhooks/{event_id}/retry", json={})
+    assert (retried["deliveryStatus"], retried["attempts"], retried["lastResponseStatus"]) == ("delivered", 2, 200)
+    assert [c["status"] for c in back.seen] == [200, 200] and [c["delta"] for c in back.seen] == ["VERIFIED"] * 2
+    assert max(c["ms"] for c in back.seen) < 1000, back.seen
+
+
+def test_a_slow_receiver_stalls_no_other_request(mock, server, receiver):
+    """While a receiver takes its time (up to 5 s), every workspace keeps being served."""
+    from conftest import Mock
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(body: bytes) -> None:
+        entered.set()
+        release.wait(5)
+
+    mock.freeze(T0)
+    mock.ok("PUT", "/_mock/webhooks/config", json={"url": receiver.url})
+    emit(mock, "c1", -5)
+    receiver.on_post = hold
+    drained: list[dict] = []
+    worker = threading.Thread(target=lambda: drained.append(mock.ok("POST", "/_mock/webhooks/drain", json={})))
+    worker.start()
+    try:
+        assert entered.wait(10), "the delivery never reached the receiver"
+        other = Mock(server.url, mock.key + "_other")
+        timings = []
+        for client in [other] * 10 + [mock] * 5:
+            started = time.perf_counter()
+            client.ok("GET", f"{B}/limits")
+            timings.append((time.perf_counter() - started) * 1000)
+        emit(other, "c2", -1)  # writes too
+        assert max(timings) < 50, f"requests took up to {max(timings):.0f} ms while a receiver was waiting"
+        assert not drained  # the drain itself is still waiting on its receiver
+    finally:
+        release.set()
+        worker.join(10)
+    assert drained == [{"attempted": 1, "delivered": 1, "failed": 0, "pending": 0}]
+    assert outbox(mock)[0]["deliveryStatus"] == "delivered"
+
+
+def test_background_errors_are_logged_with_their_traceback(caplog, monkeypatch):
+    """A failing delivery pass is never swallowed: the task logs it and keeps running."""
+    import logging
+
+    from mockserver.runtime import Runtime, ServerConfig
+    from mockserver.webhooks import background, deliveries
+
+    runtime = Runtime(ServerConfig())
+    caplog.set_level(logging.ERROR, logger="pacspace_mock")
+    with runtime.store.transaction() as conn:
+        runtime.resolve_workspace(conn, "pk_test_logged")  # webhookDelivery auto
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in the outbox")
+
+    monkeypatch.setattr(deliveries, "next_due", broken)
+    task = background.BackgroundDelivery(runtime, interval=0.01).start()
+    try:
+        deadline = time.monotonic() + 10
+        while len([r for r in caplog.records if r.name == "pacspace_mock.webhooks"]) < 2:  # it keeps going
+            assert time.monotonic() < deadline, "the failing passes were not logged"
+            time.sleep(0.01)
+    finally:
+        task.stop()
+    record = next(r for r in caplog.records if r.name == "pacspace_mock.webhooks")
+    assert record.exc_info and "boom in the outbox" in str(record.exc_info[1])

@@ -341,7 +341,7 @@ def webhook_retry(ctx: Ctx, call: Call) -> dict[str, Any]:
     from ..webhooks import deliveries
 
     validate_body(EmptyBody, call.body)
-    return deliveries.retry_delivery(ctx, call.path["eventId"])
+    return (yield from deliveries.retry_delivery(ctx, call.path["eventId"]))
 
 
 # --- public ---------------------------------------------------------------------------------------

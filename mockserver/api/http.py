@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ApiError, validation
 from ..paging import int_param, offset_page  # noqa: F401  (re-exported for route modules)
 from ..jsonout import dumpb
-from ..ledger.context import Ctx
+from ..ledger.context import Ctx, complete
 from ..control import faults, journal
 from ..ledger.deltas import VERIFICATION_FAILED_MESSAGE
 from ..ledger.lifecycle import apply_due
@@ -157,6 +158,7 @@ def endpoint(
     allowed_faults: tuple[str, ...] | None = None,
     render_error: Callable[[ApiError], Response] | None = None,
     model: type | None = None,
+    outside: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Build a Starlette endpoint running `handler` through the pipeline.
 
@@ -176,16 +178,25 @@ def endpoint(
             body_error = None
         except ApiError as exc:
             raw_body, body_error = None, exc
+        if outside:  # the handler may wait on a webhook receiver: off the event loop
+            response, latency_ms = await run_in_threadpool(execute, request, raw_body, body_error, started)
+        else:
+            response, latency_ms = execute(request, raw_body, body_error, started)
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)  # wall time, after the transaction: nothing waits on us
+        return response
+
+    def execute(request: Request, raw_body: Any, body_error: ApiError | None, started: float) -> tuple[Response, int]:
         latency_ms = 0
         with runtime.store.transaction() as conn:
             try:
                 path_params = raw_path_params(request)
             except UnicodeDecodeError:
-                return error_response_for(ApiError("NOT_FOUND", "No route matches this path"))
+                return error_response_for(ApiError("NOT_FOUND", "No route matches this path")), 0
             try:
                 ws = _workspace(runtime, conn, request, auth, locate, path_params)
             except ApiError as exc:
-                return error_response_for(exc)
+                return error_response_for(exc), 0
             now, seq = runtime.begin_request(conn, ws)
             request_id = runtime.counted_id(ws, "req", seq)
             ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
@@ -216,9 +227,7 @@ def endpoint(
                 latency_ms = fired.action("latency")["ms"]
             journal.record(ctx, _journal_entry(ctx, request, route, seq, request_id, response, customers, fired,
                                                started, latency_ms))
-        if latency_ms:
-            await asyncio.sleep(latency_ms / 1000)  # wall time, after the transaction: nothing waits on us
-        return response
+        return response, latency_ms
 
     run.__name__ = route.replace(".", "_")
     # what the OpenAPI document says of this route (mockserver/openapi.py)
@@ -303,7 +312,7 @@ def _execute(ctx: Ctx, request: Request, route: str, handler: Handler, query: tu
                             headers={"X-Request-Id": request_id, "Idempotent-Replayed": "true"})
     params = dict(request.query_params.items()) if lenient_query else parse_query(request, query)
     call = Call(raw_path_params(request), params, raw_body, request.headers, request)
-    data = handler(ctx, call)
+    data = complete(ctx, handler(ctx, call))
     if isinstance(data, Response):
         data.headers["X-Request-Id"] = request_id
         return data

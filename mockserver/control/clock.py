@@ -8,10 +8,10 @@ clock standing at its due time.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generator
 
 from ..errors import ApiError, validation
-from ..ledger.context import Ctx
+from ..ledger.context import Ctx, Outside
 from ..ledger.lifecycle import apply_item, due_items, refresh_next_due
 from ..ledger.scope import add_months
 from ..proofs.primitives import format_ts
@@ -21,15 +21,28 @@ from .plane import ControlCall, _instant, _object
 TEN_YEARS_MONTHS = 120  # §8.3: at most 10 (calendar) years ahead
 
 
-def run_until(ctx: Ctx, target: int) -> dict[str, int]:
+def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
     """Perform every due item up to target in time order, standing the clock at each due time.
 
     Transitions never schedule transitions, so they are listed once; deliveries (which a
-    transition or a failed attempt may schedule) are looked up again after each step.
+    transition or a failed attempt may schedule) are looked up again after each step. A generator:
+    an attempt that POSTs to a receiver runs outside the lock, with the clock stored at its due
+    time (so a receiver calling back sees that instant); others may work in the meantime, so the
+    list of due transitions is read again afterwards.
     """
     counts = {"transitions": 0, "events": 0, "deliveryAttempts": 0, "delivered": 0, "failed": 0}
     transitions = due_items(ctx, target)
+    applied = bool(transitions)
     position = 0
+    went_outside = False
+
+    def stand_clock() -> None:
+        nonlocal went_outside
+        went_outside = True
+        if applied:
+            refresh_next_due(ctx)
+        ctx.runtime.set_clock(ctx.conn, ctx.ws, ctx.now)
+
     while True:
         delivery = deliveries.next_due(ctx, target)
         transition = transitions[position] if position < len(transitions) else None
@@ -41,8 +54,13 @@ def run_until(ctx: Ctx, target: int) -> dict[str, int]:
             position += 1
         else:
             ctx.now = max(ctx.now, delivery["next_attempt_ms"])
-            deliveries.count_attempt(counts, deliveries.attempt(ctx, delivery, manual=False))
-    if transitions:
+            went_outside = False
+            outcome = yield from deliveries.attempt(ctx, delivery, manual=False, before_outside=stand_clock)
+            deliveries.count_attempt(counts, outcome)
+            if went_outside:
+                transitions, position = due_items(ctx, target), 0
+                applied = applied or bool(transitions)
+    if applied:
         refresh_next_due(ctx)
     ctx.now = target
     return counts
@@ -57,14 +75,14 @@ def _has_history(ctx: Ctx) -> bool:
     )
 
 
-def _move(ctx: Ctx, target: int, freeze: bool | None) -> dict[str, Any]:
+def _move(ctx: Ctx, target: int, freeze: bool | None) -> Generator[Outside, Any, dict[str, Any]]:
     previous = ctx.now
     if target < previous and _has_history(ctx):
         raise ApiError(
             "CLOCK_BACKWARDS", f"the clock cannot move back from {format_ts(previous)} to {format_ts(target)}",
             details={"field": "now", "reason": "range"},
         )
-    counts = run_until(ctx, target)
+    counts = yield from run_until(ctx, target)
     ctx.runtime.set_clock(ctx.conn, ctx.ws, target, freeze=freeze)
     return {"previous": format_ts(previous), **ctx.runtime.clock_object(ctx.conn, ctx.ws, target), "processed": counts}
 
@@ -73,30 +91,30 @@ def clock_get(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
     return ctx.runtime.clock_object(ctx.conn, ctx.ws, ctx.now)
 
 
-def clock_set(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+def clock_set(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
     body = _object(call.body, ("now",))
-    return _move(ctx, _instant(body, "now"), None)
+    return (yield from _move(ctx, _instant(body, "now"), None))
 
 
-def clock_advance(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+def clock_advance(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
     body = _object(call.body, ("seconds", "until"))
     if ("seconds" in body) == ("until" in body):
         raise validation("seconds", "required", "give exactly one of seconds or until")
     if "until" in body:
-        return _move(ctx, _instant(body, "until"), None)
+        return (yield from _move(ctx, _instant(body, "until"), None))
     seconds = body["seconds"]
     if isinstance(seconds, bool) or not isinstance(seconds, Decimal):
         raise validation("seconds", "type", "seconds must be a number")
     ms = seconds * 1000
     if seconds <= 0 or ms != ms.to_integral_value() or ctx.now + ms > add_months(ctx.now, TEN_YEARS_MONTHS):
         raise validation("seconds", "range", "seconds must be > 0, at most 10 years, in whole milliseconds")
-    return _move(ctx, ctx.now + int(ms), None)
+    return (yield from _move(ctx, ctx.now + int(ms), None))
 
 
-def clock_freeze(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+def clock_freeze(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
     body = _object(call.body, ("at",))
     target = _instant(body, "at") if "at" in body else ctx.now
-    _move(ctx, target, True)
+    yield from _move(ctx, target, True)
     return ctx.runtime.clock_object(ctx.conn, ctx.ws, target)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..api.http import JSON, envelope_ok, error_response, parse_query, raw_path_params, read_body, request_origin
 from ..errors import ApiError, validation
-from ..ledger.context import Ctx
+from ..ledger.context import Ctx, complete
 from ..ledger.lifecycle import apply_due
 from ..proofs.primitives import parse_rfc3339
 from ..runtime import Runtime
@@ -29,13 +30,11 @@ class ControlCall:
 
 
 def control_endpoint(runtime: Runtime, handler: Callable[[Ctx, ControlCall], Any], *, body: bool = False,
-                     query: tuple[str, ...] = (), status: int = 200) -> Callable[[Request], Awaitable[Response]]:
-    async def run(request: Request) -> Response:
-        try:
-            payload = await read_body(request) if body else None
-            params = parse_query(request, query)
-        except ApiError as exc:
-            return error_response(exc)
+                     query: tuple[str, ...] = (), status: int = 200,
+                     outside: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """outside: the handler may wait on webhook receivers (a generator yielding Outside work); it
+    then runs in a worker thread, so the event loop keeps serving, receivers' callbacks included."""
+    def execute(request: Request, payload: Any, params: dict[str, str]) -> Response:
         with runtime.store.transaction() as conn:
             try:
                 ws = runtime.resolve_workspace(conn, request.headers.get("x-api-key"))
@@ -46,12 +45,22 @@ def control_endpoint(runtime: Runtime, handler: Callable[[Ctx, ControlCall], Any
             apply_due(ctx)
             try:
                 with runtime.store.savepoint():
-                    data = handler(ctx, ControlCall(payload, params, raw_path_params(request), request))
+                    data = complete(ctx, handler(ctx, ControlCall(payload, params, raw_path_params(request), request)))
             except ApiError as exc:
                 return error_response(exc)
             if isinstance(data, Response):
                 return data
             return Response(envelope_ok(data), status_code=status, media_type=JSON)
+
+    async def run(request: Request) -> Response:
+        try:
+            payload = await read_body(request) if body else None
+            params = parse_query(request, query)
+        except ApiError as exc:
+            return error_response(exc)
+        if outside:
+            return await run_in_threadpool(execute, request, payload, params)
+        return execute(request, payload, params)
 
     run.openapi = {"name": f"control.{handler.__name__}", "query": query, "auth": "key", "model": None,
                    "form": False, "html": False, "idempotency": False, "body": body}

@@ -53,4 +53,4 @@ def drain(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
         from ..errors import validation
 
         raise validation("force", "type", "force must be true or false")
-    return deliveries.drain(ctx, force)
+    return (yield from deliveries.drain(ctx, force))

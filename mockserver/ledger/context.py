@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from ..runtime import Runtime, Workspace
@@ -26,3 +27,29 @@ class Ctx:
 
     def delay_ms(self, setting: str) -> int:
         return int(round(float(self.ws.settings[setting]) * 1000))
+
+
+@dataclass(frozen=True)
+class Outside:
+    """Work that must run outside the store lock and any transaction (a webhook POST waits on a
+    receiver, which may call back into this server). A handler that needs it is a generator: it
+    yields Outside(work) and receives the work's result (see complete)."""
+
+    work: Callable[[], Any]
+
+
+def complete(ctx: Ctx, result: Any) -> Any:
+    """A handler's result, run to its end. A generator handler runs here: at each Outside it
+    yields, the transaction so far is committed, the work runs without the lock, and the handler
+    resumes in a new transaction with the workspace read again (others may have changed it)."""
+    if not inspect.isgenerator(result):
+        return result
+    value: Any = None
+    while True:
+        try:
+            step = result.send(value)
+        except StopIteration as stop:
+            return stop.value
+        with ctx.runtime.store.released():
+            value = step.work()
+        ctx.ws = ctx.runtime.load_workspace(ctx.conn, ctx.ws.id)

@@ -21,6 +21,7 @@ class Store:
         self.path = path
         self.memory = path == ":memory:"
         self._lock = threading.RLock()
+        self._savepoints: list[str] = []  # open savepoints of the current transaction, outermost first
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA busy_timeout = 30000")
@@ -48,6 +49,7 @@ class Store:
     def savepoint(self, name: str = "handler") -> Iterator[None]:
         """Undo a handler's writes on error while keeping the request's bookkeeping."""
         self.conn.execute(f"SAVEPOINT {name}")
+        self._savepoints.append(name)
         try:
             yield
         except BaseException:
@@ -56,6 +58,24 @@ class Store:
             raise
         else:
             self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints.pop()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Inside a transaction: commit what is done so far, give up the lock for the body (work
+        that waits on the network, such as a webhook POST, must never hold it), then take the lock
+        again and open a new transaction with the same savepoints. The caller's thread must be the
+        one that opened the transaction, and it must hold the lock exactly once."""
+        self.conn.execute("COMMIT")
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self.conn.execute("BEGIN IMMEDIATE")
+            for name in self._savepoints:
+                self.conn.execute(f"SAVEPOINT {name}")
 
     MAX_IMPORT_BYTES = 1 << 30
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each older version needs to become the current one, in order (files written by earlier
+# releases open and are upgraded in place, in the transaction that opens them).
+MIGRATIONS: dict[int, list[str]] = {
+    1: ['ALTER TABLE "events" ADD COLUMN "claimed_until_ms" INTEGER'],
+}
 
 TABLES: dict[str, dict] = {
     "workspaces": dict(
@@ -87,6 +92,8 @@ TABLES: dict[str, dict] = {
             "auto_attempts": int, "next_attempt_ms": int, "last_attempt_ms": int,
             "last_response_status": int, "last_error": str, "delivered_ms": int, "url": str,
             "captured": int, "attempt_log": str,
+            # wall-clock ms until which a delivery attempt is in flight outside the store lock
+            "claimed_until_ms": int,
         },
         pk="id",
         not_null={"ws", "event_id", "event", "body"},
@@ -174,7 +181,13 @@ def create_schema(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    if version not in (0, SCHEMA_VERSION):
+    if 0 < version < SCHEMA_VERSION and all(v in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+        for v in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[v]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return
+    if version != 0:
         raise RuntimeError(f"database schema version {version} is not {SCHEMA_VERSION}")
     for name, spec in TABLES.items():
         conn.execute(table_sql(name, spec))

@@ -8,21 +8,24 @@ virtual clock; manual retries never count against the 11 automatic attempts.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Generator
 
 from .. import ids
 from ..paging import int_param, offset_page
 from ..errors import not_found, validation
-from ..ledger.context import Ctx
+from ..ledger.context import Ctx, Outside
 from ..proofs.primitives import format_ts
 from .signing import signature_header
 
 MAX_AUTOMATIC_ATTEMPTS = 11
 BACKOFF_SECONDS = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
 USER_AGENT = "pacspace-mock-webhooks/1"
+logger = logging.getLogger("pacspace_mock.webhooks")
 
 
 def _ts(ms: int | None) -> str | None:
@@ -149,12 +152,17 @@ def outbox(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
 
 
 
+CLAIM_MS = 30_000  # an attempt in flight outside the lock; a crashed one is retried after this
+TIMEOUT_S = 10.0  # §7.5: success is a 2xx within 10 s (wall)
+UNCLAIMED = "(claimed_until_ms IS NULL OR claimed_until_ms < ?)"
+
+
 def next_due(ctx: Ctx, until_ms: int) -> sqlite3.Row | None:
-    """The pending delivery due first (then in event order) at or before until_ms."""
+    """The pending delivery due first (then in event order) at or before until_ms, not in flight."""
     return ctx.conn.execute(
         "SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending' AND next_attempt_ms <= ?"
-        " ORDER BY next_attempt_ms, n LIMIT 1",
-        (ctx.ws.id, until_ms),
+        f" AND {UNCLAIMED} ORDER BY next_attempt_ms, n LIMIT 1",
+        (ctx.ws.id, until_ms, ctx.runtime.wall_ms()),
     ).fetchone()
 
 
@@ -166,16 +174,20 @@ def count_attempt(counts: dict[str, int], outcome: str) -> None:
         counts["failed"] += 1
 
 
-def drain(ctx: Ctx, force: bool) -> dict[str, Any]:
-    """Attempt every pending delivery due now (force: every pending one), one at a time in event order."""
+def drain(ctx: Ctx, force: bool) -> Generator[Outside, Sent, dict[str, Any]]:
+    """Attempt every pending delivery due now (force: every pending one), one at a time in event
+    order. A generator: HTTP attempts run outside the lock (ledger.context.complete)."""
     counts = {"deliveryAttempts": 0, "delivered": 0, "failed": 0}
-    rows = ctx.conn.execute(
-        "SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending'" + ("" if force else " AND next_attempt_ms <= ?")
-        + " ORDER BY n",
-        (ctx.ws.id,) if force else (ctx.ws.id, ctx.now),
-    ).fetchall()
-    for row in rows:
-        count_attempt(counts, attempt(ctx, row, manual=False))
+    ids = [r[0] for r in ctx.conn.execute(
+        f"SELECT id FROM events WHERE ws = ? AND delivery_status = 'pending' AND {UNCLAIMED}"
+        + ("" if force else " AND next_attempt_ms <= ?") + " ORDER BY n",
+        (ctx.ws.id, ctx.runtime.wall_ms()) if force else (ctx.ws.id, ctx.runtime.wall_ms(), ctx.now),
+    )]
+    for rowid in ids:
+        row = ctx.conn.execute(f"SELECT * FROM events WHERE id = ? AND delivery_status = 'pending' AND {UNCLAIMED}",
+                               (rowid, ctx.runtime.wall_ms())).fetchone()
+        if row is not None:  # still pending after the attempts before it (others may have run)
+            count_attempt(counts, (yield from attempt(ctx, row, manual=False)))
     pending = ctx.conn.execute(
         "SELECT COUNT(*) FROM events WHERE ws = ? AND delivery_status = 'pending'", (ctx.ws.id,)
     ).fetchone()[0]
@@ -191,8 +203,52 @@ def _event_customers(body: str) -> set[str]:
     return {c for c in found if isinstance(c, str)}
 
 
-def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
-    """One delivery attempt at ctx.now; updates the row. Returns 'delivered', 'retry' or 'failed'."""
+@dataclass
+class Sent:
+    """What one attempt got back: an HTTP status, or the error that stood in for one."""
+
+    status: int | None = None
+    error: str | None = None
+    duration_ms: int = 0
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> Sent:
+    """One POST to a receiver, outside the store lock: a receiver may call this server back."""
+    import httpx
+
+    started = time.monotonic()
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_S, follow_redirects=False)
+        sent = Sent(status=response.status_code)
+    except httpx.TimeoutException:
+        sent = Sent(error="timeout")
+    except httpx.HTTPError:
+        sent = Sent(error="connection_error")
+    sent.duration_ms = int((time.monotonic() - started) * 1000)
+    return sent
+
+
+def _call(receiver: Callable[[dict[str, str], bytes], int], body: bytes, headers: dict[str, str]) -> Sent:
+    """An in-process receiver (tests): called outside the lock too, since it may call back."""
+    started = time.monotonic()
+    try:
+        sent = Sent(status=int(receiver(headers, body)))
+    except Exception:  # a test's receiver raising is a failed delivery (§5.0.5), not a server error
+        logger.warning("the in-process webhook receiver raised", exc_info=True)
+        sent = Sent(error="connection_error")
+    sent.duration_ms = int((time.monotonic() - started) * 1000)
+    return sent
+
+
+def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool, before_outside: Callable[[], None] | None = None
+            ) -> Generator[Outside, Sent, str]:
+    """One delivery attempt at ctx.now. Returns 'delivered', 'retry' or 'failed'.
+
+    A generator: an attempt that contacts a receiver (HTTP, or an in-process callable) claims the
+    row, yields the POST as Outside work and records what it got in the next transaction; a
+    captured or injected-failure attempt is recorded at once. `before_outside` runs just before
+    the lock is given up (a clock move stands the clock at the attempt's due time there).
+    """
     from ..control import faults
 
     config = webhook_config(ctx)
@@ -203,6 +259,7 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
     clock = ctx.ws.settings.get("webhookTimestampClock", "wall")
     timestamp = str((ctx.now if clock == "virtual" else ctx.runtime.wall_ms()) // 1000)
     body = row["body"]
+    number = row["attempts"] + 1
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -210,42 +267,42 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
         "X-PacSpace-Timestamp": timestamp,
         "X-Webhook-Event": row["event"],
         "X-Event-ID": row["event_id"],
-        "X-PacSpace-Delivery-Attempt": str(row["attempts"] + 1),
+        "X-PacSpace-Delivery-Attempt": str(number),
     }
     url = config["url"]
-    started = time.monotonic()
-    status, error, captured = None, None, url is None
+    at = ctx.now
     receiver = ctx.runtime.webhook_callables.get(ctx.ws.id)
     fired = faults.evaluate(ctx, event=row["event"], customer_ids=_event_customers(body)) if ctx.ws.rules_created else None
     failure = fired.action("webhook_failure") if fired else None
+    captured = False
     if failure is not None:  # fails without contacting the endpoint, captured or not
-        error = "timeout" if failure.get("timeout") else f"injected_{failure['status']}"
-        captured = False
-    elif receiver is not None:
-        try:
-            status = int(receiver(headers, body.encode("utf-8")))
-        except Exception as exc:  # a test's receiver raising is a failed delivery, not a server error
-            error = f"connection_error: {exc}"[:200]
-        captured = False
-    elif url is not None:
-        import httpx
+        sent = Sent(error="timeout" if failure.get("timeout") else f"injected_{failure['status']}")
+    elif receiver is None and url is None:  # capture mode (§7.6)
+        sent, captured = Sent(), True
+    else:
+        ctx.conn.execute("UPDATE events SET attempts = ?, claimed_until_ms = ? WHERE id = ?",
+                         (number, ctx.runtime.wall_ms() + CLAIM_MS, row["id"]))
+        if before_outside is not None:
+            before_outside()
+        payload = body.encode("utf-8")
+        sent = yield Outside(lambda: _call(receiver, payload, headers) if receiver is not None
+                             else _post(url, payload, headers))
+        row = ctx.conn.execute("SELECT * FROM events WHERE id = ?", (row["id"],)).fetchone()
+    return _record(ctx, row, manual, number, at, url, captured, timestamp, headers["X-PacSpace-Signature"], sent,
+                   fired.rule_id if fired else None)
 
-        try:
-            response = httpx.post(url, content=body.encode("utf-8"), headers=headers, timeout=10.0, follow_redirects=False)
-            status = response.status_code
-        except httpx.TimeoutException:
-            error = "timeout"
-        except httpx.HTTPError:
-            error = "connection_error"
-    ok = error is None and (captured or (status is not None and 200 <= status < 300))
-    if not ok and error is None:
-        error = f"http_{status}"
+
+def _record(ctx: Ctx, row: sqlite3.Row, manual: bool, number: int, at: int, url: str | None, captured: bool,
+            timestamp: str, signature: str, sent: Sent, fault_rule: str | None) -> str:
+    """Write an attempt's outcome: the log entry, the delivery state and the next automatic
+    attempt (the backoff runs from the attempt's virtual instant, however long the POST took)."""
+    ok = sent.error is None and (captured or (sent.status is not None and 200 <= sent.status < 300))
+    error = sent.error if sent.error is not None or ok else f"http_{sent.status}"
     log = json.loads(row["attempt_log"] or "[]")
     log.append({
-        "attempt": row["attempts"] + 1, "at": format_ts(ctx.now), "url": url, "captured": captured,
-        "timestamp": timestamp, "signature": headers["X-PacSpace-Signature"], "responseStatus": status,
-        "error": error, "durationMs": int((time.monotonic() - started) * 1000),
-        "faultRuleId": fired.rule_id if fired else None,
+        "attempt": number, "at": format_ts(at), "url": url, "captured": captured,
+        "timestamp": timestamp, "signature": signature, "responseStatus": sent.status,
+        "error": error, "durationMs": sent.duration_ms, "faultRuleId": fault_rule,
     })
     auto_attempts = row["auto_attempts"] + (0 if manual else 1)
     delivery_status, next_at = row["delivery_status"], row["next_attempt_ms"]
@@ -255,24 +312,25 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool) -> str:
         if auto_attempts >= MAX_AUTOMATIC_ATTEMPTS:
             delivery_status, next_at = "failed", None
         else:
-            next_at = ctx.now + BACKOFF_SECONDS[auto_attempts - 1] * 1000
+            next_at = at + BACKOFF_SECONDS[auto_attempts - 1] * 1000
     ctx.conn.execute(
-        "UPDATE events SET attempts = attempts + 1, auto_attempts = ?, delivery_status = ?, next_attempt_ms = ?,"
+        "UPDATE events SET attempts = MAX(attempts, ?), auto_attempts = ?, delivery_status = ?, next_attempt_ms = ?,"
         " last_attempt_ms = ?, last_response_status = ?, last_error = ?, delivered_ms = ?, url = ?, captured = ?,"
-        " attempt_log = ? WHERE id = ?",
+        " attempt_log = ?, claimed_until_ms = NULL WHERE id = ?",
         (
-            auto_attempts, delivery_status, next_at, ctx.now, status, None if ok else error,
-            ctx.now if ok and row["delivered_ms"] is None else row["delivered_ms"], url, int(captured and ok),
+            number, auto_attempts, delivery_status, next_at, at, sent.status, None if ok else error,
+            at if ok and row["delivered_ms"] is None else row["delivered_ms"], url, int(captured and ok),
             json.dumps(log), row["id"],
         ),
     )
     return "delivered" if ok else ("failed" if delivery_status == "failed" else "retry")
 
 
-def retry_delivery(ctx: Ctx, event_id: str) -> dict[str, Any]:
+def retry_delivery(ctx: Ctx, event_id: str) -> Generator[Outside, Sent, dict[str, Any]]:
+    """One manual attempt now (§5.22); a generator like attempt()."""
     row = ctx.conn.execute("SELECT * FROM events WHERE ws = ? AND event_id = ?", (ctx.ws.id, event_id)).fetchone()
     if row is None:
         raise not_found(f"Event {event_id!r}")
-    attempt(ctx, row, manual=True)
+    yield from attempt(ctx, row, manual=True)
     row = ctx.conn.execute("SELECT * FROM events WHERE id = ?", (row["id"],)).fetchone()
     return {**delivery_object(row), "retriedAt": format_ts(ctx.now)}
