@@ -1,132 +1,80 @@
-"""create_app(runtime) -> Starlette. The whole route table is here, in one place.
+"""create_app(runtime) -> the ASGI app: one Starlette route per path of the operation table, each
+dispatching to the one pipeline of the operation its method names.
 
 Routing runs on the raw (still percent-encoded) path, so an encoded "/" stays inside one path
-segment; each handler decodes its path parameters exactly once (balance-api.md §1.10).
+segment; the pipeline decodes each path parameter exactly once (balance-api.md §1.10). Literal
+segments win over parameters: `/delta/batch` is the batch route for every method (GET answers
+405 with `Allow: POST`), never the record `batch`.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .api import handlers as h
-from .api.http import endpoint, error_response
-from .api.schemas import BatchBody, CheckpointBody, CompareBody, DashboardCustomerBody, EmitBody, EmptyBody
-from .control import clock, settings, state
-from .control import webhooks as hooks
-from .control.plane import control_endpoint
 from .errors import ApiError
-from .pages import views
+from .operations import OPERATIONS
+from .pipeline import Pipeline, error_response
 from .runtime import Runtime
 
-B = "/api/v1/balance"
+
+class OperationRoute(Route):
+    """One path of the table with all its methods: the pipeline of each, and an `Allow` header
+    that lists them all on a 405. A path with parameters never claims a literal sibling's path."""
+
+    def __init__(self, path: str, endpoints: dict[str, Pipeline], literal_paths: frozenset[str]):
+        self.endpoints = endpoints
+        self.literal_paths = literal_paths if "{" in path else frozenset()
+
+        async def dispatch(request: Request) -> Response:
+            return await endpoints[request.method if request.method in endpoints else "GET"](request)  # HEAD: GET
+
+        super().__init__(path, dispatch, methods=sorted(endpoints), name=path)
+
+    def matches(self, scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
+        if self.literal_paths and scope.get("path") in self.literal_paths:
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def routes(rt: Runtime) -> list[BaseRoute]:
-    def api(path: str, name: str, handler, methods=("GET",), **options) -> Route:
-        return Route(path, endpoint(rt, name, handler, **options), methods=list(methods), name=name)
+    """The Starlette routes of the operation table (in table order, so `/receipt/{id}.pdf` comes
+    before `/receipt/{id}`), the static files of the pages and the OpenAPI document."""
+    from .pages.views import error_page
 
-    scope_q = ("period", "timePreset", "startDate", "endDate")
-    page_q = ("limit", "offset")
-    return [
-        api(f"{B}/delta", "balance.emit", h.emit, ("POST",), body=True, model=EmitBody, idempotent_writes=True),
-        api(f"{B}/delta/batch", "balance.emit_batch", h.emit_batch, ("POST",), body=True, model=BatchBody, idempotent_writes=True),
-        api(f"{B}/delta/{{recordId}}", "balance.delta_status", h.delta_status),
-        api(f"{B}/derive/{{customerId}}", "balance.derive", h.derive_route,
-            query=("startingBalance", "startingCheckpoint", "startingCheckpointType", "granularity", *scope_q, *page_q)),
-        api(f"{B}/compare", "balance.compare", h.compare, ("POST",), body=True, model=CompareBody),
-        api(f"{B}/checkpoint", "balance.checkpoint", h.checkpoint, ("POST",), body=True, model=CheckpointBody, idempotent_writes=True),
-        api(f"{B}/checkpoints/compare", "balance.checkpoints_compare", h.compare_checkpoints,
-            query=("customerId", "from", "to")),
-        api(f"{B}/checkpoints", "balance.checkpoints_list", h.list_checkpoints, query=("customerId", *scope_q, *page_q)),
-        api(f"{B}/receipt/{{customerId}}", "balance.receipt", h.receipt, query=(*scope_q, *page_q)),
-        api(f"{B}/invoice-proof/{{customerId}}", "balance.invoice_proof", h.invoice_proof, query=(*scope_q, *page_q)),
-        api(f"{B}/gaps/{{customerId}}", "balance.gaps", h.gaps_route, query=("fromSequence", "toSequence", "limit")),
-        api(f"{B}/usage", "balance.usage", h.usage),
-        api(f"{B}/limits", "balance.limits", h.limits),
-        api(f"{B}/customers/summary", "balance.customers_summary", h.customers_summary),
-        api(f"{B}/customers", "balance.customers_list", h.customers_list, query=("search", "limit", "page")),
-        api(f"{B}/customers/{{customerId}}/receipts", "balance.customer_receipts", h.customer_receipts, query=page_q),
-        api(f"{B}/customers/{{customerId}}", "balance.customer", h.customer_detail,
-            query=("deltaPage", "deltaLimit", "period")),
-        api(f"{B}/receipts/{{receiptId}}", "balance.receipt_document", h.receipt_document,
-            query=("customerDisplayName", "locale", "timezone", "unit", *page_q)),
-        api(f"{B}/webhooks", "balance.webhooks_list", h.webhooks_list, query=("status", *page_q)),
-        api(f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", h.webhook_retry, ("POST",), body=True, model=EmptyBody,
-            outside=True),
-        api("/api/v1/verify/{root}", "public.verify", h.public_verify, query=("source", *page_q),
-            auth="public", locate=h.locate_root),
-        api("/api/v1/receipt/{receiptId}.pdf", "public.receipt_pdf", h.public_receipt_pdf,
-            auth="public", locate=h.locate_receipt),
-        api("/api/v1/receipt/{receiptId}", "public.receipt", h.public_receipt, query=page_q,
-            auth="public", locate=h.locate_receipt),
-        api("/dashboard/customers", "dashboard.customers_create", h.dashboard_create_customer, ("POST",),
-            body=True, auth="dashboard", model=DashboardCustomerBody),
-        *control_routes(rt),
-        *page_routes(rt),
-    ]
+    checker = None
+    if rt.config.check_replies:
+        from .replycheck import reply_checker as checker
+    by_path: dict[str, dict[str, Pipeline]] = {}
+    for op in OPERATIONS:
+        render = error_page if op.plane == "page" else None
+        check = checker(op) if checker and op.media == "application/json" else None
+        by_path.setdefault(op.path, {})[op.method] = Pipeline(rt, op, render_error=render, check_reply=check)
+    literal = frozenset(path for path in by_path if "{" not in path)
+    table: list[BaseRoute] = [OperationRoute(path, endpoints, literal) for path, endpoints in by_path.items()]
+    static = Path(__file__).parent / "pages" / "static"
+    return [*table, Mount("/static", app=StaticFiles(directory=static), name="static"), openapi_route()]
 
 
-def page_routes(rt: Runtime) -> list[BaseRoute]:
-    """§6: HTML, journaled in the owning workspace, unknown query parameters ignored, faults only
-    as chain_unavailable on /verify/{root}."""
-    def html(path: str, name: str, handler, locate, methods=("GET",), **options) -> Route:
-        return Route(path, endpoint(rt, name, handler, auth="public", locate=locate, lenient_query=True,
-                                    render_error=views.error_page, **options), methods=list(methods), name=name)
+def openapi_route() -> Route:
+    from .openapi import build_openapi
 
-    return [
-        html("/c/{handle}", "page.shared_record", views.shared_record, views.locate_handle, allowed_faults=()),
-        html("/c/{handle}/access", "page.shared_record", views.shared_record_access, views.locate_handle, ("POST",),
-             form=True, allowed_faults=()),
-        html("/c/{handle}/compare", "page.shared_record", views.shared_record_compare, views.locate_handle,
-             ("POST",), form=True, allowed_faults=()),
-        html("/receipt/{receiptId}", "page.receipt", views.receipt_page, views.locate_receipt, allowed_faults=()),
-        html("/verify/{root}", "page.verify", views.verify_page, views.locate_root,
-             allowed_faults=("chain_unavailable",)),
-        Mount("/static", app=StaticFiles(directory=Path(views.__file__).parent / "static"), name="static"),
-    ]
+    @functools.cache  # built on the first request: JSON Schema that most runs never read
+    def document() -> dict:
+        return build_openapi(OPERATIONS)
 
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document())
 
-def control_routes(rt: Runtime) -> list[Route]:
-    def ctl(path: str, handler, methods=("GET",), **options) -> Route:
-        return Route(path, control_endpoint(rt, handler, **options), methods=list(methods))
-
-    return [
-        Route("/_mock/health", state.health(rt), methods=["GET"]),
-        Route("/_mock/workspaces", state.workspaces(rt), methods=["GET"]),
-        Route("/_mock/keys", state.keys_list(rt), methods=["GET"]),
-        Route("/_mock/keys", state.keys_register(rt), methods=["POST"]),
-        Route("/_mock/keys/{key}", state.keys_delete(rt), methods=["DELETE"]),
-        Route("/_mock/state", state.state_export(rt), methods=["GET"]),
-        Route("/_mock/state", state.state_import(rt), methods=["PUT"]),
-        ctl("/_mock/workspace", state.workspace_get),
-        ctl("/_mock/reset", state.reset_workspace, ("POST",), body=True),
-        ctl("/_mock/seed", state.seed, ("POST",), body=True),
-        ctl("/_mock/clock", clock.clock_get),
-        ctl("/_mock/clock/set", clock.clock_set, ("POST",), body=True, outside=True),
-        ctl("/_mock/clock/advance", clock.clock_advance, ("POST",), body=True, outside=True),
-        ctl("/_mock/clock/freeze", clock.clock_freeze, ("POST",), body=True, outside=True),
-        ctl("/_mock/clock/unfreeze", clock.clock_unfreeze, ("POST",), body=True),
-        ctl("/_mock/settings", settings.settings_get),
-        ctl("/_mock/settings", settings.settings_patch, ("PATCH",), body=True),
-        ctl("/_mock/faults", hooks.faults_list),
-        ctl("/_mock/faults", hooks.faults_create, ("POST",), body=True, status=201),
-        ctl("/_mock/faults", hooks.faults_clear, ("DELETE",)),
-        ctl("/_mock/faults/{ruleId}", hooks.faults_delete, ("DELETE",)),
-        ctl("/_mock/journal", hooks.journal_list, query=("limit", "route", "status", "sinceSeq")),
-        ctl("/_mock/journal", hooks.journal_clear, ("DELETE",)),
-        ctl("/_mock/webhooks/config", hooks.config_get),
-        ctl("/_mock/webhooks/config", hooks.config_put, ("PUT",), body=True),
-        ctl("/_mock/webhooks/outbox", hooks.outbox, query=("event", "deliveryStatus", "limit", "offset")),
-        ctl("/_mock/webhooks/drain", hooks.drain, ("POST",), body=True, outside=True),
-    ]
+    return Route("/openapi.json", openapi_json, methods=["GET"])
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -141,7 +89,8 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    # Never expected: the suite fuzzes for it. The envelope keeps clients parsing.
+    # The pipeline answers (and logs) what a handler raises; this is the last resort for anything
+    # around it. The envelope keeps clients parsing; uvicorn logs the traceback.
     return error_response(ApiError("INTERNAL_ERROR", f"unexpected server error: {type(exc).__name__}"))
 
 
@@ -158,31 +107,13 @@ class RawPathRouting:
         await self.app(scope, receive, send)
 
 
-def openapi_route(table: list[BaseRoute]) -> Route:
-    from starlette.responses import JSONResponse
-
-    from .openapi import build_openapi
-
-    @functools.cache  # built on the first request: ~30 ms of JSON Schema that most runs never read
-    def document() -> dict:
-        return build_openapi(table)
-
-    async def openapi_json(request: Request) -> Response:
-        return JSONResponse(document())
-
-    return Route("/openapi.json", openapi_json, methods=["GET"])
-
-
 def create_app(runtime: Runtime, lifespan=None) -> RawPathRouting:
-    table = routes(runtime)
-    app = Starlette(
-        lifespan=lifespan,
-        routes=[*table, openapi_route(table)],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
-    )
+    app = Starlette(lifespan=lifespan, routes=routes(runtime), exception_handlers={HTTPException: _http_error,
+                                                                                Exception: _unexpected})
     app.router.redirect_slashes = False  # §1.10: no trailing-slash redirects
     app.state.runtime = runtime
     wrapped = RawPathRouting(app)
     wrapped.runtime = runtime
     wrapped.starlette = app
     return wrapped
+

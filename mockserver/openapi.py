@@ -1,105 +1,140 @@
-"""The OpenAPI 3.1 document, generated from the route table and the request models, so it cannot
-drift from what the server does: every Route in app.routes() appears, bodies come from the pydantic
-models the handlers validate with, query parameters from the lists the handlers accept."""
+"""The OpenAPI 3.1 document, generated from the operation table: every operation, its path and
+query parameters, headers, request body and reply schemas come from the models the pipeline
+validates with and the reply models the suite checks every reply against, so the document
+cannot drift from what the server does."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from starlette.routing import Mount, Route
+from pydantic import BaseModel
 
 from . import __version__
+from .operations import Operation, resolve
 
-ENVELOPE = {
-    "type": "object",
-    "required": ["success"],
-    "properties": {
-        "success": {"type": "boolean"},
-        "data": {},
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "retryAfterSeconds": {"type": "integer"},
-                "customerId": {"type": "string"},
-                "details": {"type": "object"},
-            },
-        },
-    },
-}
+TAGS = {"api": "Balance API", "dashboard": "Dashboard", "public": "Public verification", "page": "HTML pages",
+        "control": "Control plane (mock only)", "global": "Control plane (mock only)"}
+KEY_PATTERN = r"^pk_(test|live)_[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,128})?$"
 HTML = {"text/html": {"schema": {"type": "string"}}}
-TAGS = {"balance": "Balance API", "public": "Public verification", "dashboard": "Dashboard",
-        "page": "HTML pages", "control": "Control plane (mock only)"}
+REF = "#/components/schemas/{model}"
 
 
-def _tag(name: str) -> str:
-    return TAGS.get(name.split(".", 1)[0], "Control plane (mock only)")
+class Components:
+    """Schemas by name; a model's nested definitions ($defs) become components of their own."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
+        name = model.__name__
+        if name not in self.schemas:
+            schema = tidy(model.model_json_schema(ref_template=REF, mode=mode))
+            for sub, definition in schema.pop("$defs", {}).items():
+                self.schemas.setdefault(sub, definition)
+            self.schemas[name] = schema
+        return {"$ref": REF.format(model=name)}
 
 
-def _parameters(path: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in re.findall(r"{(\w+)}", path)]
-    params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "minLength": 1}}
-               for name in meta.get("query") or ()]
-    if meta.get("auth") in ("key", "dashboard"):
+def tidy(schema: Any) -> Any:
+    """Without pydantic's titles and its `default: null` on members that may be absent but are
+    never null (a default the schema itself would refuse)."""
+    if isinstance(schema, dict):
+        out = {k: tidy(v) for k, v in schema.items() if k != "title"}
+        if "default" in out and out["default"] is None:
+            del out["default"]
+        return out
+    if isinstance(schema, list):
+        return [tidy(v) for v in schema]
+    return schema
+
+
+def _envelope(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["success", "data"], "additionalProperties": False,
+            "properties": {"success": {"const": True}, "data": data}}
+
+
+def _parameters(op: Operation, components: Components) -> list[dict[str, Any]]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+              for name in op.path_params()]
+    query = resolve(op.query)
+    if query is not None:
+        schema = tidy(query.model_json_schema(ref_template=REF))
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            if op.plane != "page":
+                prop = {**prop, "minLength": 1} if prop.get("type") == "string" else prop
+            params.append({"name": name, "in": "query", "required": name in required,
+                           "schema": {k: v for k, v in prop.items() if k not in ("title", "default")}})
+    if op.plane in ("api", "dashboard", "control"):
         params.append({"name": "X-Api-Key", "in": "header", "required": True,
-                       "schema": {"type": "string", "pattern": r"^pk_(test|live)_[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,128})?$"}})
-    if meta.get("auth") == "dashboard":
+                       "schema": {"type": "string", "pattern": KEY_PATTERN}})
+    if op.plane == "dashboard":
         params.append({"name": "Authorization", "in": "header", "required": True,
                        "schema": {"type": "string", "pattern": "^Bearer .+"}})
-    if meta.get("idempotency"):
+    if op.idempotency_key:
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}})
     return params
 
 
-def _operation(path: str, method: str, meta: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()} {path}").strip("_"),
-        "summary": meta["name"],
-        "tags": [_tag(meta["name"])],
-        "parameters": _parameters(path, meta),
-    }
-    if meta.get("html"):
-        op["responses"] = {"200": {"description": "page", "content": HTML},
-                           "default": {"description": "error page", "content": HTML}}
+def _responses(op: Operation, components: Components) -> dict[str, Any]:
+    from .api.replies import ErrorEnvelope, IdempotencyPendingEnvelope
+
+    error = {"description": "error (balance-api.md §1.4, §1.6)",
+             "content": {"application/json": {"schema": components.ref(ErrorEnvelope)}}}
+    if op.media == "text/html":
+        return {"200": {"description": "page", "content": HTML}, "default": {"description": "error page",
+                                                                             "content": HTML}}
+    reply = resolve(op.reply)
+    if reply is not None:
+        success = {"content": {"application/json": {"schema": _envelope(components.ref(reply))}}}
+    elif op.media == "application/json":
+        success = {"content": {"application/json": {"schema": _envelope({})}}}
     else:
-        envelope = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}}
-        op["responses"] = {"200": {"description": "success", **envelope},
-                           "default": {"description": "error (balance-api.md §1.6)", **envelope}}
-    model = meta.get("model")
-    if model is not None:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in schema.pop("$defs", {}).items():
-            components[name] = definition
-        components[model.__name__] = schema
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
-    elif meta.get("form"):
-        op["requestBody"] = {"content": {"application/x-www-form-urlencoded": {"schema": {
+        success = {"content": {op.media: {"schema": {"type": "string", "format": "binary"}}}}
+    statuses = {str(op.status)} | ({str(op.other_status)} if op.other_status else set())
+    out: dict[str, Any] = {status: {"description": "success", **success} for status in sorted(statuses)}
+    if op.idempotency_key:
+        out["202"] = {"description": "IDEMPOTENCY_PENDING (§4.2)",
+                      "content": {"application/json": {"schema": components.ref(IdempotencyPendingEnvelope)}}}
+    out["default"] = error
+    return out
+
+
+def _operation(op: Operation, components: Components) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method.lower()} {op.path}").strip("_"),
+        "summary": op.summary,
+        "description": f"Route name `{op.name}`." + (" Journaled; fault rules apply." if op.journaled else ""),
+        "tags": [TAGS[op.plane]],
+        "parameters": _parameters(op, components),
+        "responses": _responses(op, components),
+    }
+    body = resolve(op.body)
+    if body is not None:
+        empty_ok = not body.model_json_schema().get("required")
+        doc["requestBody"] = {"required": not empty_ok,
+                              "content": {"application/json": {"schema": components.ref(body)}}}
+    elif op.form:
+        doc["requestBody"] = {"content": {"application/x-www-form-urlencoded": {"schema": {
             "type": "object", "additionalProperties": {"type": "string"}}}}}
-    elif meta.get("body"):
-        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}}
-    return op
+    elif op.raw_body:
+        doc["requestBody"] = {"required": True, "content": {"application/vnd.sqlite3": {"schema": {
+            "type": "string", "format": "binary"}}}}
+    return doc
 
 
-def build_openapi(routes: list[Any]) -> dict[str, Any]:
-    components: dict[str, Any] = {"Envelope": ENVELOPE}
+def build_openapi(operations: tuple[Operation, ...]) -> dict[str, Any]:
+    components = Components()
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
-        if isinstance(route, Mount) or not isinstance(route, Route):
-            continue
-        meta = getattr(route.endpoint, "openapi", None) or {"name": f"control.{route.path.strip('/').replace('/', '_')}",
-                                                            "auth": None}
-        for method in sorted(route.methods - {"HEAD"}):
-            paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, method, meta, components)
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, components)
     return {
         "openapi": "3.1.0",
         "info": {"title": "PacSpace Balance API (pacspace-mock)", "version": __version__,
-                 "description": "Local, deterministic stand-in for the PacSpace Balance API, with its /_mock control plane."},
+                 "description": "Local, deterministic stand-in for the PacSpace Balance API, with its /_mock control "
+                                "plane. Generated from the operation table (mockserver/operations.py)."},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components.schemas},
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import sqlite3
 import time
@@ -18,7 +19,8 @@ from typing import Any, Callable
 from . import ids
 from .errors import ApiError
 from .proofs.objects import chain_id_for, ledger_id
-from .store import Store
+from .proofs.primitives import format_ts
+from .store import Store, workspaces
 
 KEY_RE = re.compile(r"^pk_(test|live)_([A-Za-z0-9_-]{1,64})(\.[A-Za-z0-9_-]{1,128})?\Z")
 MAX_KEY_LENGTH = 256
@@ -35,6 +37,8 @@ class ServerConfig:
     keys: dict[str, bool] = field(default_factory=dict)  # full key -> active
     public_url: str | None = None
     webhook_delivery: str = "auto"
+    # validate every JSON reply against its operation's published schema (the test suite turns it on)
+    check_replies: bool = field(default_factory=lambda: os.environ.get("PACSPACE_MOCK_CHECK_REPLIES", "") not in ("", "0"))
 
     def default_settings(self) -> dict[str, Any]:
         return {
@@ -74,7 +78,7 @@ class Workspace:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Workspace":
         return cls(
-            row["id"], row["env"], row["public_id"], row["created_ms"], json.loads(row["settings"]),
+            row["id"], row["env"], row["public_id"], row["created_ms"], parse_settings(row["settings"]),
             (row["clock_mode"], row["clock_offset_ms"] or 0, row["clock_frozen_ms"], row["clock_last_ms"] or 0),
             row["next_due_ms"], row["n_flt"] or 0,
         )
@@ -110,7 +114,25 @@ def parse_api_key(key: str | None) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+_SETTINGS_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """A workspace's settings JSON, parsed once per distinct text (a session's requests see the
+    same few). The dict is shared: read it, never change it in place (patches build a new one)."""
+    parsed = _SETTINGS_CACHE.get(text)
+    if parsed is None:
+        if len(_SETTINGS_CACHE) > 256:
+            _SETTINGS_CACHE.clear()
+        parsed = _SETTINGS_CACHE[text] = json.loads(text)
+    return parsed
+
+
 class Runtime:
+    """Everything one server has: configuration, the store, the wall clock, in-process webhook
+    receivers. The rules of keys (open and strict mode) and of the virtual clock's modes live
+    here; their rows are read and written by store.workspaces."""
+
     def __init__(
         self,
         config: ServerConfig | None = None,
@@ -122,8 +144,7 @@ class Runtime:
         with self.store.transaction() as conn:
             for key, active in self.config.keys.items():  # serve --keys: registered as given
                 env, public_id = parse_api_key(key)
-                conn.execute("INSERT OR REPLACE INTO api_keys (key, env, public_id, active) VALUES (?, ?, ?, ?)",
-                             (key, env, public_id, int(active)))
+                workspaces.put_key(conn, key, env, public_id, active)
         self.wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
         # In-process webhook receivers (tests): workspace id -> callable(headers, body) -> status
         self.webhook_callables: dict[int, Callable[[dict[str, str], bytes], int]] = {}
@@ -132,113 +153,75 @@ class Runtime:
 
     def resolve_workspace(self, conn: sqlite3.Connection, api_key: str | None, create: bool = True) -> Workspace:
         env, public_id = parse_api_key(api_key)
-        row = conn.execute("SELECT active FROM api_keys WHERE key = ?", (api_key,)).fetchone()
-        registered = None if row is None else bool(row[0])
+        row, registered = workspaces.find(conn, env, public_id, api_key)
         if registered is False:
             raise ApiError("INVALID_API_KEY", "This API key is disabled")
-        row = conn.execute("SELECT * FROM workspaces WHERE env = ? AND public_id = ?", (env, public_id)).fetchone()
         if row is None:
             if self.config.strict and registered is None:
                 raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
             if not create:
                 raise ApiError("INVALID_API_KEY", "Unknown workspace")
-            return self._create_workspace(conn, env, public_id)
+            return self.load_workspace(conn, workspaces.create(conn, env, public_id, self.wall_ms(),
+                                                               json.dumps(self.config.default_settings())))
         ws = Workspace.from_row(row)
         if (self.config.strict or ws.settings.get("strictMode")) and registered is None:
             raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
         return ws
 
     def load_workspace(self, conn: sqlite3.Connection, ws_id: int) -> Workspace:
-        return Workspace.from_row(conn.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone())
-
-    def _create_workspace(self, conn: sqlite3.Connection, env: str, public_id: str) -> Workspace:
-        settings = self.config.default_settings()
-        created = self.wall_ms()
-        cur = conn.execute(
-            "INSERT INTO workspaces (env, public_id, created_ms, settings, clock_mode, clock_offset_ms,"
-            " clock_frozen_ms, clock_last_ms, n_rec, n_chk, n_evt, n_req, n_cust, n_flt, n_batch)"
-            " VALUES (?, ?, ?, ?, 'real', 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0)",
-            (env, public_id, created, json.dumps(settings)),
-        )
-        return self.load_workspace(conn, cur.lastrowid)
+        return Workspace.from_row(workspaces.load(conn, ws_id))
 
     def save_settings(self, conn: sqlite3.Connection, ws: Workspace, settings: dict[str, Any]) -> None:
-        conn.execute("UPDATE workspaces SET settings = ? WHERE id = ?", (json.dumps(settings), ws.id))
+        workspaces.save_settings(conn, ws.id, json.dumps(settings))
         ws.settings = copy.deepcopy(settings)
 
     # --- counters ------------------------------------------------------------------------------
 
     def next_number(self, conn: sqlite3.Connection, ws: Workspace, kind: str, count: int = 1) -> int:
         """Reserve `count` numbers of a counter; returns the first. Stored in the caller's transaction."""
-        column = f"n_{kind}"
-        first = conn.execute(
-            f"UPDATE workspaces SET {column} = {column} + ? WHERE id = ? RETURNING {column}", (count, ws.id)
-        ).fetchone()[0] - count + 1
-        return first
+        return workspaces.next_number(conn, ws.id, kind, count)
 
     def counted_id(self, ws: Workspace, kind: str, n: int) -> str:
         return ids.counted_id(kind, ws.seed, ws.env, ws.public_id, n)
 
     # --- clock ---------------------------------------------------------------------------------
 
-    def clock_state(self, conn: sqlite3.Connection, ws: Workspace) -> tuple[str, int, int | None, int]:
-        return conn.execute(
-            "SELECT clock_mode, clock_offset_ms, clock_frozen_ms, clock_last_ms FROM workspaces WHERE id = ?",
-            (ws.id,),
-        ).fetchone()
-
     def begin_request(self, conn: sqlite3.Connection, ws: Workspace) -> tuple[int, int]:
         """(virtual now, request number) for an API request, in one statement; uses the clock
         state loaded with the workspace in this same transaction."""
         mode, offset, frozen, last = ws.clock
         now = max(frozen if mode == "frozen" else self.wall_ms() + offset, last)
-        seq = conn.execute(
-            "UPDATE workspaces SET n_req = n_req + 1, clock_last_ms = ? WHERE id = ? RETURNING n_req", (now, ws.id)
-        ).fetchone()[0]
-        return now, seq
+        return now, workspaces.count_request(conn, ws.id, now)
 
     def read_clock(self, conn: sqlite3.Connection, ws: Workspace) -> int:
         """The workspace's virtual now in ms; never earlier than its previous reading."""
-        mode, offset, frozen, last = self.clock_state(conn, ws)
-        now = frozen if mode == "frozen" else self.wall_ms() + (offset or 0)
-        if now < (last or 0):
+        mode, offset, frozen, last = workspaces.clock_state(conn, ws.id)
+        now = frozen if mode == "frozen" else self.wall_ms() + offset
+        if now < last:
             now = last
         elif now != last:
-            conn.execute("UPDATE workspaces SET clock_last_ms = ? WHERE id = ?", (now, ws.id))
+            workspaces.store_reading(conn, ws.id, now)
         return now
 
     def set_clock(self, conn: sqlite3.Connection, ws: Workspace, target_ms: int, freeze: bool | None = None) -> None:
         """Stand the clock at target (not earlier than now). Frozen stays frozen; running -> offset."""
-        mode, _offset, _frozen, _last = self.clock_state(conn, ws)
+        mode = workspaces.clock_state(conn, ws.id)[0]
         if freeze or (freeze is None and mode == "frozen"):
-            conn.execute(
-                "UPDATE workspaces SET clock_mode = 'frozen', clock_frozen_ms = ?, clock_offset_ms = 0,"
-                " clock_last_ms = ? WHERE id = ?",
-                (target_ms, target_ms, ws.id),
-            )
+            workspaces.store_clock(conn, ws.id, "frozen", 0, target_ms, target_ms)
         else:
             offset = target_ms - self.wall_ms()
-            conn.execute(
-                "UPDATE workspaces SET clock_mode = ?, clock_offset_ms = ?, clock_frozen_ms = NULL,"
-                " clock_last_ms = ? WHERE id = ?",
-                ("offset" if offset else "real", offset, target_ms, ws.id),
-            )
+            workspaces.store_clock(conn, ws.id, "offset" if offset else "real", offset, None, target_ms)
 
     def unfreeze_clock(self, conn: sqlite3.Connection, ws: Workspace) -> None:
-        mode, _offset, frozen, _last = self.clock_state(conn, ws)
+        mode, _offset, frozen, _last = workspaces.clock_state(conn, ws.id)
         if mode != "frozen":
             return
         offset = frozen - self.wall_ms()
-        conn.execute(
-            "UPDATE workspaces SET clock_mode = ?, clock_offset_ms = ?, clock_frozen_ms = NULL WHERE id = ?",
-            ("offset" if offset else "real", offset, ws.id),
-        )
+        workspaces.store_clock(conn, ws.id, "offset" if offset else "real", offset, None, None)
 
     def clock_object(self, conn: sqlite3.Connection, ws: Workspace, now_ms: int) -> dict[str, Any]:
-        from .proofs.primitives import format_ts
-
-        mode, offset, _frozen, _last = self.clock_state(conn, ws)
-        return {"now": format_ts(now_ms), "mode": mode, "offsetMs": None if mode == "frozen" else int(offset or 0)}
+        mode, offset, _frozen, _last = workspaces.clock_state(conn, ws.id)
+        return {"now": format_ts(now_ms), "mode": mode, "offsetMs": None if mode == "frozen" else int(offset)}
 
     def origin(self, ws: Workspace, request_origin: str) -> str:
         """Public origin for URLs in replies (balance-api.md §1.1)."""

@@ -14,7 +14,9 @@ import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+from .operations import operation, path_of
 
 if TYPE_CHECKING:  # imported where used: a session pays only for what its tests touch
     from .proofs.verifier import Report
@@ -132,19 +134,19 @@ class Clock(_Part):
     """The workspace's virtual clock (balance-api.md §8.3)."""
 
     def now(self) -> str:
-        return self._ws.control("GET", "/_mock/clock")["now"]
+        return self._ws.operate("mock.clock")["now"]
 
     def freeze(self, at: str | None = None) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/clock/freeze", {"at": at} if at else {})
+        return self._ws.operate("mock.clock_freeze", {"at": at} if at else {})
 
     def set(self, instant: str) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/clock/set", {"now": instant})
+        return self._ws.operate("mock.clock_set", {"at": instant})
 
     def advance(self, seconds: float | None = None, *, until: str | None = None) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/clock/advance", {"until": until} if until else {"seconds": seconds})
+        return self._ws.operate("mock.clock_advance", {"until": until} if until else {"seconds": seconds})
 
     def unfreeze(self) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/clock/unfreeze", {})
+        return self._ws.operate("mock.clock_unfreeze", {})
 
 
 class Faults(_Part):
@@ -171,13 +173,13 @@ class Faults(_Part):
                               "probability": probability, "actions": actions[kind](value)})
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/faults", rule)
+        return self._ws.operate("mock.faults_create", rule)
 
     def list(self) -> list[dict[str, Any]]:
-        return self._ws.control("GET", "/_mock/faults")["rules"]
+        return self._ws.operate("mock.faults_list")["rules"]
 
     def clear(self) -> int:
-        return self._ws.control("DELETE", "/_mock/faults")["cleared"]
+        return self._ws.operate("mock.faults_clear")["cleared"]
 
 
 class Webhooks(_Part):
@@ -185,17 +187,17 @@ class Webhooks(_Part):
 
     def config(self, **changes: Any) -> dict[str, Any]:
         if changes:
-            return self._ws.control("PUT", "/_mock/webhooks/config", changes)
-        return self._ws.control("GET", "/_mock/webhooks/config")
+            return self._ws.operate("mock.webhooks_config_update", changes)
+        return self._ws.operate("mock.webhooks_config")
 
     def drain(self, force: bool = False) -> dict[str, Any]:
-        return self._ws.control("POST", "/_mock/webhooks/drain", {"force": force})
+        return self._ws.operate("mock.drain", {"force": force})
 
     def outbox(self, event: str | None = None) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
         while True:
             query = f"?limit=1000&offset={len(entries)}" + (f"&event={event}" if event else "")
-            page = self._ws.control("GET", "/_mock/webhooks/outbox" + query)
+            page = self._ws.operate("mock.outbox", query=query)
             entries += page["entries"]
             if not page["pagination"]["hasMore"]:
                 return entries
@@ -208,7 +210,7 @@ class Webhooks(_Part):
 class Journal(_Part):
     def entries(self, limit: int = 100, route: str | None = None) -> list[dict[str, Any]]:
         query = f"?limit={limit}" + (f"&route={route}" if route else "")
-        return self._ws.control("GET", "/_mock/journal" + query)["entries"]
+        return self._ws.operate("mock.journal", query=query)["entries"]
 
     def tail(self, limit: int = 15) -> str:
         """The newest requests, oldest first, one line each: for failure reports."""
@@ -256,16 +258,22 @@ class Workspace:
             raise MockError(f"control call {method} {path} failed with {response.status_code}: {response.text[:500]}")
         return response.json()["data"]
 
+    def operate(self, name: str, json_body: Any = None, query: str = "", **params: str) -> Any:
+        """A control call by operation name (mockserver/operations.py), path parameters encoded."""
+        op = operation(name)
+        path = op.url(**{k: quote(v, safe="") for k, v in params.items()})
+        return self.control(op.method, path + query, json_body)
+
     def settings(self, **changes: Any) -> dict[str, Any]:
         if changes:
-            return self.control("PATCH", "/_mock/settings", changes)
-        return self.control("GET", "/_mock/settings")
+            return self.operate("mock.settings_update", changes)
+        return self.operate("mock.settings")
 
     def reset(self) -> dict[str, Any]:
-        return self.control("POST", "/_mock/reset", {})
+        return self.operate("mock.reset", {})
 
     def export_state(self) -> bytes:
-        response = self.http.get(self.base_url + "/_mock/state")
+        response = self.http.get(self.base_url + path_of("mock.state_export"))
         response.raise_for_status()
         return response.content
 
@@ -273,12 +281,12 @@ class Workspace:
 
     def verified_total(self, customer_id: str, period: str | None = None) -> Decimal:
         query = f"?period={period}" if period else ""
-        return self.call("GET", f"/api/v1/balance/derive/{customer_id}{query}")["computedBalance"]
+        return self.call("GET", path_of("balance.derive", customerId=quote(customer_id, safe="")) + query)["computedBalance"]
 
     def assert_balance(self, customer_id: str, expected: Any, period: str | None = None) -> dict[str, Any]:
         """The customer's verified total for a period (default: the current virtual month)."""
         scope = f"?period={period}&limit=1000" if period else "?limit=1000"
-        response = self.request("GET", f"/api/v1/balance/derive/{customer_id}{scope}")
+        response = self.request("GET", path_of("balance.derive", customerId=quote(customer_id, safe="")) + scope)
         if response.status_code == 404:
             raise AssertionError(f"expected a verified balance of {expected} for {customer_id}, "
                                  f"but the workspace has no customer {customer_id!r}")
@@ -296,7 +304,7 @@ class Workspace:
     def assert_receipt_verifies(self, customer_id: str, period: str | None = None) -> Report:
         """Fetch the customer's receipt (scoped to `period`, else all-time) and verify it offline."""
         query = f"?period={period}" if period else ""
-        response = self.request("GET", f"/api/v1/balance/receipt/{customer_id}{query}")
+        response = self.request("GET", path_of("balance.receipt", customerId=quote(customer_id, safe="")) + query)
         if response.status_code != 200:
             raise AssertionError(f"expected a receipt for {customer_id}, got {response.status_code}: {response.text[:300]}")
         from .proofs.verifier import verify_receipt

@@ -19,6 +19,10 @@ from mockserver.runtime import Runtime, ServerConfig
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
 
+# Every server this suite starts (in this process or a child) validates each JSON reply against its
+# operation's published schema and fails loudly on a mismatch (mockserver/pipeline.py).
+os.environ.setdefault("PACSPACE_MOCK_CHECK_REPLIES", "1")
+
 #: CI runs the whole suite: there a missing tool (node, Chromium) is a failure, never a skip.
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 

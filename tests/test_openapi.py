@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
 
 from mockserver.app import routes
+from mockserver.operations import OPERATIONS
 from mockserver.runtime import Runtime
 
 
@@ -18,12 +19,21 @@ def test_document_is_valid_and_covers_every_route(server):
     validate(document)
     documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
     served = {(r.path, m) for r in routes(Runtime()) if isinstance(r, Route) and not isinstance(r, Mount)
-              for m in r.methods - {"HEAD"}}
-    assert served == documented
+              and r.path != "/openapi.json" for m in r.methods - {"HEAD"}}
+    assert served == documented == {(op.path, op.method) for op in OPERATIONS}
     emit = document["paths"]["/api/v1/balance/delta"]["post"]
     assert emit["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/EmitBody")
     assert document["components"]["schemas"]["EmitBody"]["additionalProperties"] is False
     assert set(document["components"]["schemas"]["EmitBody"]["required"]) == {"customerId", "delta", "reason"}
+    # replies are described by their models, not only the envelope
+    reply = emit["responses"]["201"]["content"]["application/json"]["schema"]
+    assert reply["properties"]["data"] == {"$ref": "#/components/schemas/EmitReply"}
+    assert set(emit["responses"]) == {"200", "201", "202", "default"}
+    assert "recordId" in document["components"]["schemas"]["EmitReply"]["required"]
+    # control bodies too
+    advance = document["paths"]["/_mock/clock/advance"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(document["components"]["schemas"][advance["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]) == {
+        "seconds", "until"}
 
 
 def test_cli_prints_the_same_document(server):

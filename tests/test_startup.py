@@ -205,6 +205,7 @@ def test_a_version_1_database_file_is_upgraded_when_opened(tmp_path):
     Store(path).close()
     old = sqlite3.connect(path)
     old.execute('ALTER TABLE "events" DROP COLUMN "claimed_until_ms"')
+    old.execute('ALTER TABLE "idempotency_keys" DROP COLUMN "pending_wall_ms"')
     old.execute("PRAGMA user_version = 1")
     old.commit()
     old.close()
@@ -212,3 +213,5 @@ def test_a_version_1_database_file_is_upgraded_when_opened(tmp_path):
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     columns = [r[1] for r in store.conn.execute("PRAGMA table_info(events)")]
     assert columns[-1] == "claimed_until_ms"
+    columns = [r[1] for r in store.conn.execute("PRAGMA table_info(idempotency_keys)")]
+    assert columns[-1] == "pending_wall_ms"

@@ -1,23 +1,27 @@
-"""Request bodies as pydantic models: each field type is declared once, with the contract's rule
-(balance-api.md §1.8), and raises an error whose type is the contract's `details.reason`.
+"""Request models of the Balance API, public and dashboard routes (balance-api.md §1.8, §5): the
+JSON bodies and the query parameters. Each field type is declared once, with the contract's
+rule, and raises an error whose type is the contract's `details.reason` (see validation.py).
 
 Bodies are parsed by us first (exact decimals, duplicate members rejected), then validated here;
-`extra="forbid"` rejects unknown members.
+unknown members and parameters are refused. Scope parameters are checked in the contract's order
+(§2.3) before any other field (`ScopeQuery`).
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
-from typing import Annotated, Any, Optional
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..errors import ApiError, validation
 from ..jsonout import dumps_sorted
+from ..ledger.scope import PERIOD_RE, read_scope
 from ..proofs.objects import metadata_to_json_value
-from ..proofs.primitives import canonical_decimal, delta_amount_problem, fraction_digits, significant_digits
+from ..proofs.primitives import amount_problem, canonical_decimal, delta_amount_problem
+from ..validation import Body, Query, fail, query_enum, query_int, text
+from ..validation import QueryBool
 
 CUSTOMER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -30,12 +34,6 @@ MAX_METADATA_DEPTH = 5
 MAX_BATCH = 100
 MAX_FINGERPRINTS = 10_000
 MAX_BREAKDOWN_DAYS = 800
-AMOUNT_LIMIT = Decimal(10) ** 21
-
-
-def fail(reason: str, template: str) -> PydanticCustomError:
-    """`template` names the field as {field}; the HTTP layer fills in the request path."""
-    return PydanticCustomError(reason, "{tmpl}", {"tmpl": template})
 
 
 def _has_lone_surrogate(text: str) -> bool:
@@ -74,16 +72,6 @@ def check_delta(value: Any) -> Decimal:
         raise fail("range", problem.replace("delta", "{field}", 1) if number.is_zero() is False else
                    "{field} must be a non-zero number")
     return number
-
-
-def amount_problem(number: Decimal) -> str | None:
-    if not number.is_finite() or number.copy_abs() >= AMOUNT_LIMIT:  # exact: abs() rounds to 28 digits
-        return "{field} must be a finite number with |x| < 10^21"
-    if significant_digits(number) > 30:
-        return "{field} has more than 30 significant digits"
-    if fraction_digits(number) > 18:
-        return "{field} has more than 18 digits after the point"
-    return None
 
 
 def check_amount(value: Any) -> Decimal:
@@ -231,23 +219,32 @@ def _unit_label(value: Any) -> Any:
 
 
 CustomerId = Annotated[str, BeforeValidator(check_customer_id)]
-DeltaAmount = Annotated[Decimal, BeforeValidator(check_delta)]
-Amount = Annotated[Decimal, BeforeValidator(check_amount)]
+NUMBER = WithJsonSchema({"type": "number"})  # a JSON number, read as an exact Decimal
+DeltaAmount = Annotated[Decimal, BeforeValidator(check_delta), NUMBER]
+Amount = Annotated[Decimal, BeforeValidator(check_amount), NUMBER]
 Reason = Annotated[str, BeforeValidator(check_reason)]
 ReferenceId = Annotated[Optional[str], BeforeValidator(check_reference_id)]
 Metadata = Annotated[Optional[dict], BeforeValidator(check_metadata)]
 Adjusts = Annotated[Optional[dict], BeforeValidator(check_adjusts)]
 Fingerprint = Annotated[str, BeforeValidator(check_fingerprint)]
 Breakdown = Annotated[Optional[dict], BeforeValidator(check_breakdown)]
-ScopeValue = Annotated[Any, Field(json_schema_extra={"type": ["string", "null"]})]  # checked in order by resolve_scope
+ScopeValue = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]  # checked in order by read_scope
 Granularity = Annotated[Optional[str], BeforeValidator(_enum("granularity", ("day", "week", "month")))]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+class ApiBody(Body):
+    """A body of the Balance API: `vendorAccountId` is refused by name (§1.9)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_vendor_account(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "vendorAccountId" in data:
+            raise fail("not_allowed", "{field} is for billing-middleware tenants only; every mock workspace is a"
+                                      " direct tenant", member="vendorAccountId")
+        return data
 
 
-class EmitBody(Body):
+class EmitBody(ApiBody):
     customerId: CustomerId
     delta: DeltaAmount
     reason: Reason
@@ -256,15 +253,15 @@ class EmitBody(Body):
     adjusts: Adjusts = None
 
 
-class BatchBody(Body):
+class BatchBody(ApiBody):
     deltas: Annotated[list[EmitBody], Field(min_length=1, max_length=MAX_BATCH)]
 
 
-class CompareBody(Body):
+class CompareBody(ApiBody):
     customerId: CustomerId
     yourBalance: Amount
     theirBalance: Amount
-    startingBalance: Amount = Decimal(0)
+    startingBalance: Amount = Field(default=Decimal(0), json_schema_extra={"default": 0})
     startingCheckpoint: ScopeValue = None
     startingCheckpointType: ScopeValue = None
     period: ScopeValue = None
@@ -276,7 +273,7 @@ class CompareBody(Body):
     theirBreakdown: Breakdown = None
 
 
-class CheckpointBody(Body):
+class CheckpointBody(ApiBody):
     customerId: Optional[CustomerId] = None
     period: ScopeValue = None
     timePreset: ScopeValue = None
@@ -285,8 +282,26 @@ class CheckpointBody(Body):
     mode: Annotated[Optional[str], BeforeValidator(_enum("mode", ("all", "selected")))] = None
     fingerprints: Optional[Annotated[list[Fingerprint], Field(min_length=1, max_length=MAX_FINGERPRINTS)]] = None
 
+    @model_validator(mode="after")
+    def _selection(self) -> "CheckpointBody":
+        """§5.6: fingerprints only with mode=selected, which needs customerId and distinct fingerprints."""
+        mode = self.mode or "all"
+        if self.fingerprints is not None and mode != "selected":
+            raise fail("not_allowed", "fingerprints are allowed only with mode=selected", member="fingerprints")
+        if mode == "selected":
+            if self.customerId is None:
+                raise fail("required", "mode=selected needs customerId", member="customerId")
+            if self.fingerprints is None:
+                raise fail("required", "mode=selected needs fingerprints", member="fingerprints")
+            seen: set[str] = set()
+            for i, fp in enumerate(self.fingerprints):
+                if fp in seen:
+                    raise fail("conflict", f"fingerprints[{i}] is listed twice", member=f"fingerprints[{i}]")
+                seen.add(fp)
+        return self
 
-class DashboardCustomerBody(Body):
+
+class DashboardCustomerBody(ApiBody):
     displayName: Annotated[str, BeforeValidator(_display_name)]
     customerId: Optional[CustomerId] = None
     sharingStateHint: Annotated[Optional[str], BeforeValidator(_enum("sharingStateHint", ("INHERIT", "ENABLED", "DISABLED")))] = None
@@ -294,85 +309,160 @@ class DashboardCustomerBody(Body):
     unitLabel: Annotated[Optional[str], BeforeValidator(_unit_label)] = None
 
 
-class EmptyBody(Body):
-    pass
-
-
-# --- turning pydantic errors into the contract's VALIDATION_ERROR ----------------------------------
-
-PYDANTIC_REASON = {
-    "missing": "required",
-    "extra_forbidden": "unknown_field",
-    "too_short": "range",
-    "too_long": "range",
-}
-
-
-def field_path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _error_for(err: dict[str, Any], prefix: str) -> ApiError:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    path = prefix + field_path(loc)
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    if "tmpl" in ctx:
-        return validation(path, kind, ctx["tmpl"].format(field=path))
-    reason = PYDANTIC_REASON.get(kind, "type")
-    if kind == "missing":
-        message = f"{path} is required"
-    elif kind == "extra_forbidden":
-        message = f"{path} is not a known field"
-    elif kind in ("too_short", "too_long"):
-        message = f"{path} must have between {_bounds(path)} items"
-    else:
-        message = f"{path} has the wrong type: {err['msg']}"
-    return validation(path, reason, message)
-
-
-def _bounds(path: str) -> str:
-    return f"1 and {MAX_BATCH}" if path.endswith("deltas") else f"1 and {MAX_FINGERPRINTS}"
-
-
-def validate_body(model: type[Body], body: Any, prefix: str = "") -> Body:
-    """Validate a parsed JSON body; the first problem (in field order) becomes the 400."""
-    if not isinstance(body, dict):
-        raise validation(prefix or "body", "type", "the request body must be a JSON object")
-    _reject_vendor(body, prefix)
-    if model is BatchBody and isinstance(body.get("deltas"), list):
-        for i, item in enumerate(body["deltas"]):
-            if isinstance(item, dict):
-                _reject_vendor(item, f"deltas[{i}].")
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise _error_for(_first(errors), prefix) from None
-
-
-def _reject_vendor(body: dict, prefix: str) -> None:
-    if "vendorAccountId" in body:
-        raise validation(
-            prefix + "vendorAccountId", "not_allowed",
-            f"{prefix}vendorAccountId is for billing-middleware tenants only; every mock workspace is a direct tenant",
-        )
-
-
-def _first(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """Unknown fields first (the body's shape), then the first error in field order."""
-    for err in errors:
-        if err["type"] == "extra_forbidden":
-            return err
-    return errors[0]
-
-
 def body_identity(body: Any) -> str:
     """Idempotency-Key body identity: keys sorted, no whitespace, canonical decimals (§4.2)."""
     return dumps_sorted(body)
+
+
+# --- query parameters --------------------------------------------------------------------------------
+
+AMOUNT_QUERY_RE = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+Offset = query_int(0, 1_000_000_000)
+SCOPE_PARAMETERS = ("period", "timePreset", "startDate", "endDate")
+
+
+def _query_amount(value: Any) -> Decimal:
+    if not isinstance(value, str) or not AMOUNT_QUERY_RE.match(value):
+        raise fail("type", "{field} must be a decimal number")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise fail("type", "{field} must be a decimal number") from None
+    problem = amount_problem(number) if abs(number.adjusted()) < 10_000 else "{field} is out of range"
+    if problem:
+        raise fail("range", problem)
+    return Decimal(canonical_decimal(number))
+
+
+def _query_customer_id(value: Any) -> str:
+    return check_customer_id(value)
+
+
+def _period(value: Any) -> str:
+    if not isinstance(value, str) or not PERIOD_RE.match(value):
+        raise fail("format", "{field} must be a month in the form YYYY-MM")
+    return value
+
+
+def _locale(value: Any) -> str:
+    if not isinstance(value, str) or not LOCALE_RE.match(value):
+        raise fail("format", "{field} must be a language tag such as en-US")
+    return value
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except Exception:  # noqa: BLE001 - any failure means the name is not a zone we know
+        raise fail("format", f"{{field}} {value!r} is not an IANA zone known to the server") from None
+    return value
+
+
+QueryAmount = Annotated[Decimal, BeforeValidator(_query_amount), WithJsonSchema({"type": "string"})]
+QueryCustomerId = Annotated[Optional[str], BeforeValidator(_query_customer_id)]
+ScopeText = Annotated[Optional[str], WithJsonSchema({"type": "string"})]
+
+
+class ScopeQuery(Query):
+    """The scope parameters of §2: checked in the contract's order before any other field."""
+
+    allow_checkpoint: ClassVar[bool] = False
+    period: ScopeText = None
+    timePreset: ScopeText = None
+    startDate: ScopeText = None
+    endDate: ScopeText = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scope_first(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            read_scope(data, allow_checkpoint=cls.allow_checkpoint)
+        return data
+
+    def has_scope(self) -> bool:
+        return any(getattr(self, name) is not None for name in SCOPE_PARAMETERS)
+
+
+class DeriveQuery(ScopeQuery):
+    allow_checkpoint: ClassVar[bool] = True
+    startingBalance: QueryAmount = Field(default=Decimal(0), json_schema_extra={"default": "0"})
+    startingCheckpoint: ScopeText = None
+    startingCheckpointType: ScopeText = None
+    granularity: query_enum("day", "week", "month") = None
+    limit: query_int(1, 1000) = 100
+    offset: Offset = 0
+
+
+class ReceiptQuery(ScopeQuery):
+    limit: query_int(1, 1000) = 1000
+    offset: Offset = 0
+
+
+class CheckpointsQuery(ScopeQuery):
+    customerId: QueryCustomerId = None
+    limit: query_int(1, 100) = 20
+    offset: Offset = 0
+
+
+class CustomerPath(Query):
+    """Routes addressed to a customer: a customerId that breaks its grammar is 400, not 404 (§1.10)."""
+
+    customerId: CustomerId
+
+
+class CheckpointsCompareQuery(Query):
+    customerId: Annotated[str, BeforeValidator(_query_customer_id)]
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+
+
+class GapsQuery(Query):
+    fromSequence: query_int(1, 2**53 - 1) = 1
+    toSequence: Optional[query_int(0, 2**53 - 1)] = None
+    limit: query_int(1, 1000) = 100
+
+
+class CustomersQuery(Query):
+    search: text(128) = None
+    limit: query_int(1, 100) = 25
+    page: query_int(1, 1_000_000_000) = 1
+
+
+class CustomerQuery(Query):
+    deltaPage: query_int(1, 1_000_000_000) = 1
+    deltaLimit: query_int(1, 100) = 20
+    period: Annotated[Optional[str], BeforeValidator(_period)] = None
+
+
+class PageQuery25(Query):
+    limit: query_int(1, 100) = 25
+    offset: Offset = 0
+
+
+class PageQuery1000(Query):
+    limit: query_int(1, 1000) = 1000
+    offset: Offset = 0
+
+
+class ReceiptDocumentQuery(Query):
+    customerDisplayName: QueryBool = False
+    locale: Annotated[str, BeforeValidator(_locale)] = "en-US"
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"
+    unit: text(32) = None
+    limit: query_int(1, 1000) = 1000
+    offset: Offset = 0
+
+
+class VerifyQuery(Query):
+    source: query_enum("db", "chain", "both") = "db"
+    limit: query_int(1, 1000) = 1000
+    offset: Offset = 0
+
+
+class WebhooksQuery(Query):
+    status: query_enum("pending", "delivered", "failed", lower=True) = None
+    limit: query_int(1, 100) = 20
+    offset: Offset = 0

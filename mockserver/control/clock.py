@@ -7,18 +7,17 @@ clock standing at its due time.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Generator
 
 from ..errors import ApiError, validation
 from ..ledger.context import Ctx, Outside
 from ..ledger.lifecycle import apply_item, due_items, refresh_next_due
 from ..ledger.scope import add_months
+from ..pipeline import Call
 from ..proofs.primitives import format_ts
+from ..store import workspaces
 from ..webhooks import deliveries
-from .plane import ControlCall, _instant, _object
-
-TEN_YEARS_MONTHS = 120  # §8.3: at most 10 (calendar) years ahead
+from .schemas import TEN_YEARS_MONTHS
 
 
 def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
@@ -66,59 +65,45 @@ def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
     return counts
 
 
-def _has_history(ctx: Ctx) -> bool:
-    """A workspace with nothing timestamped yet may start its clock anywhere (e.g. in the past):
-    there is no reading for time to run backwards against. Once anything is recorded, it may not."""
-    return any(
-        ctx.conn.execute(f"SELECT 1 FROM {table} WHERE ws = ? LIMIT 1", (ctx.ws.id,)).fetchone()
-        for table in ("customers", "deltas", "checkpoints", "events")
-    )
-
-
-def _move(ctx: Ctx, target: int, freeze: bool | None) -> Generator[Outside, Any, dict[str, Any]]:
+def _move(ctx: Ctx, target: int, freeze: bool | None, field: str) -> Generator[Outside, Any, dict[str, Any]]:
+    """Run every due item up to target, then stand the clock there. A workspace with nothing
+    timestamped yet may start its clock anywhere (e.g. in the past): there is no reading for time
+    to run backwards against. Once anything is recorded, it may not."""
     previous = ctx.now
-    if target < previous and _has_history(ctx):
+    if target < previous and workspaces.has_history(ctx.conn, ctx.ws.id):
         raise ApiError(
             "CLOCK_BACKWARDS", f"the clock cannot move back from {format_ts(previous)} to {format_ts(target)}",
-            details={"field": "now", "reason": "range"},
+            details={"field": field, "reason": "range"},
         )
     counts = yield from run_until(ctx, target)
     ctx.runtime.set_clock(ctx.conn, ctx.ws, target, freeze=freeze)
     return {"previous": format_ts(previous), **ctx.runtime.clock_object(ctx.conn, ctx.ws, target), "processed": counts}
 
 
-def clock_get(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
+def clock_get(ctx: Ctx, call: Call) -> dict[str, Any]:
     return ctx.runtime.clock_object(ctx.conn, ctx.ws, ctx.now)
 
 
-def clock_set(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
-    body = _object(call.body, ("now",))
-    return (yield from _move(ctx, _instant(body, "now"), None))
+def clock_set(ctx: Ctx, call: Call) -> Generator[Outside, Any, dict[str, Any]]:
+    return (yield from _move(ctx, call.body.target, None, call.body.field))
 
 
-def clock_advance(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
-    body = _object(call.body, ("seconds", "until"))
-    if ("seconds" in body) == ("until" in body):
-        raise validation("seconds", "required", "give exactly one of seconds or until")
-    if "until" in body:
-        return (yield from _move(ctx, _instant(body, "until"), None))
-    seconds = body["seconds"]
-    if isinstance(seconds, bool) or not isinstance(seconds, Decimal):
-        raise validation("seconds", "type", "seconds must be a number")
-    ms = seconds * 1000
-    if seconds <= 0 or ms != ms.to_integral_value() or ctx.now + ms > add_months(ctx.now, TEN_YEARS_MONTHS):
+def clock_advance(ctx: Ctx, call: Call) -> Generator[Outside, Any, dict[str, Any]]:
+    body = call.body
+    if body.until is not None:
+        return (yield from _move(ctx, body.until, None, "until"))
+    ms = int(body.seconds * 1000)
+    if ctx.now + ms > add_months(ctx.now, TEN_YEARS_MONTHS):
         raise validation("seconds", "range", "seconds must be > 0, at most 10 years, in whole milliseconds")
-    return (yield from _move(ctx, ctx.now + int(ms), None))
+    return (yield from _move(ctx, ctx.now + ms, None, "seconds"))
 
 
-def clock_freeze(ctx: Ctx, call: ControlCall) -> Generator[Outside, Any, dict[str, Any]]:
-    body = _object(call.body, ("at",))
-    target = _instant(body, "at") if "at" in body else ctx.now
-    yield from _move(ctx, target, True)
+def clock_freeze(ctx: Ctx, call: Call) -> Generator[Outside, Any, dict[str, Any]]:
+    target = call.body.at if call.body.at is not None else ctx.now
+    yield from _move(ctx, target, True, "at")
     return ctx.runtime.clock_object(ctx.conn, ctx.ws, target)
 
 
-def clock_unfreeze(ctx: Ctx, call: ControlCall) -> dict[str, Any]:
-    _object(call.body, ())
+def clock_unfreeze(ctx: Ctx, call: Call) -> dict[str, Any]:
     ctx.runtime.unfreeze_clock(ctx.conn, ctx.ws)
     return ctx.runtime.clock_object(ctx.conn, ctx.ws, ctx.now)

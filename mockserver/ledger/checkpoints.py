@@ -19,8 +19,8 @@ from ..proofs.objects import anchor_reference, checkpoint_preimage, proof_root
 from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, jcs_plain, parse_json_exact, period_of
 from .amounts import add, join_sums
 from ..paging import offset_page
+from ..store import workspaces
 from .context import Ctx
-from .lifecycle import schedule
 from .customers import require_customer
 from .scope import Scope
 
@@ -192,7 +192,7 @@ def commit_checkpoint(
         ),
     )
     rowid = cur.lastrowid
-    schedule(ctx, ctx.now + ctx.delay_ms("verifyDelaySeconds"))
+    workspaces.schedule_due(ctx.conn, ctx.ws.id, ctx.now + ctx.delay_ms("verifyDelaySeconds"))
     conn.executemany(
         "INSERT INTO checkpoint_items (checkpoint, leaf_index, delta) VALUES (?, ?, ?)",
         ((rowid, i, r["id"]) for i, r in enumerate(covered)),

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class Ctx:
     runtime: "Runtime"
     conn: sqlite3.Connection
-    ws: "Workspace"
+    ws: "Workspace"  # None only for the global operations (§8.9)
     now: int  # virtual now, ms since the epoch, read once per request (balance-api.md §3.1)
     origin: str  # public origin for URLs, never ending with "/"
 

@@ -24,6 +24,10 @@ def find_customer(ctx: Ctx, customer_id: str) -> sqlite3.Row | None:
     ).fetchone()
 
 
+def customer_by_rowid(ctx: Ctx, rowid: int) -> sqlite3.Row:
+    return ctx.conn.execute(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (rowid,)).fetchone()
+
+
 def require_customer(ctx: Ctx, customer_id: str) -> sqlite3.Row:
     row = find_customer(ctx, customer_id)
     if row is None:

@@ -330,6 +330,40 @@ def fetch_recorded(ctx: Ctx, outcomes: list[ItemOutcome]) -> None:
             outcome.error = _conflict(outcome.item, outcome.conflict_with.new["record_id"], details["fields"])
 
 
+def batch_reply(outcomes: list[ItemOutcome], batch: dict[str, Any] | None) -> dict[str, Any]:
+    """The batch reply of §5.2: one result per item, in request order, and the totals."""
+    results = []
+    recorded = replayed = failed = 0
+    for o in outcomes:
+        if o.kind == "failed":
+            failed += 1
+            results.append({
+                "index": o.index, "status": "FAILED", "customerId": o.item["customerId"], "delta": o.item["delta"],
+                "referenceId": o.item.get("referenceId"), "recordId": None, "receiptId": None,
+                "sequenceNumber": None, "idempotent": False, "error": o.error.code, "message": o.error.message,
+            })
+            continue
+        row = o.row
+        is_replay = o.kind == "replay"
+        recorded += not is_replay
+        replayed += is_replay
+        results.append({
+            "index": o.index, "status": row["status"], "customerId": row["customer_id"], "delta": Decimal(row["amount"]),
+            "referenceId": row["reference_id"], "recordId": row["record_id"], "receiptId": row["receipt_id"],
+            "sequenceNumber": str(row["sequence"]), "idempotent": is_replay, "error": None, "message": None,
+        })
+    return {
+        "totalQueued": recorded + replayed,
+        "totalFailed": failed,
+        "totalRecorded": recorded,
+        "totalReplayed": replayed,
+        "receiptId": batch["receiptId"] if batch else None,
+        "batchSequence": batch["batchSequence"] if batch else None,
+        "results": results,
+        "_efficiency": {"items": len(outcomes), "recorded": recorded, "replayed": replayed, "failed": failed},
+    }
+
+
 def usage_object(ctx: Ctx, at_ms: int) -> dict[str, Any]:
     """The /usage reply at a virtual instant (also embedded in delta.verified events)."""
     allotment = ctx.ws.settings.get("planAllotment")

@@ -50,13 +50,6 @@ def due_items(ctx: Ctx, until_ms: int) -> list[DueItem]:
     return items
 
 
-def schedule(ctx: Ctx, due_ms: int) -> None:
-    """Remember the earliest pending transition, so requests with nothing due skip the lookup."""
-    ctx.conn.execute(
-        "UPDATE workspaces SET next_due_ms = MIN(COALESCE(next_due_ms, ?), ?) WHERE id = ?", (due_ms, due_ms, ctx.ws.id)
-    )
-
-
 def refresh_next_due(ctx: Ctx) -> None:
     ctx.conn.execute(
         "UPDATE workspaces SET next_due_ms = (SELECT MIN(t) FROM ("

@@ -9,10 +9,11 @@ from typing import Any
 
 from ..proofs import merkle
 from ..proofs.primitives import format_ts, parse_json_exact, period_of
-from .checkpoints import checkpoint_head, checkpoint_object, commit_checkpoint, latest_of_scope, load_levels, preimage_of
+from .checkpoints import (checkpoint_head, checkpoint_object, commit_checkpoint, get_checkpoint_by_id,
+                          latest_of_scope, load_levels, preimage_of)
 from ..paging import offset_page
 from .context import Ctx
-from .customers import customer_link, require_customer, shared_record_on
+from .customers import customer_by_rowid, customer_link, require_customer, shared_record_on
 from .events import write_event
 from .scope import Scope
 
@@ -80,7 +81,7 @@ def _anchor(receipt_id: str) -> str:
 
 def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bool = False) -> dict[str, Any]:
     """The Receipt object of exactly one checkpoint; never commits anything."""
-    customer = ctx.conn.execute("SELECT * FROM customers WHERE id = ?", (c["customer"],)).fetchone()
+    customer = customer_by_rowid(ctx, c["customer"])
     lines = receipt_lines(ctx, c, limit, offset, public)
     root, verified = c["proof_root"], c["status"] == "VERIFIED"
     pending = ctx.conn.execute(
@@ -188,6 +189,27 @@ def document_receipt(ctx: Ctx, checkpoint: sqlite3.Row, limit: int, offset: int,
     receipt = receipt_object(ctx, checkpoint, limit, offset, public=public)
     mark_generated(ctx, checkpoint, receipt)
     return receipt
+
+
+def receipt_document(ctx: Ctx, checkpoint_id: str, limit: int, offset: int, *, locale: str, timezone: str,
+                     unit: str | None, show_name: bool) -> dict[str, Any]:
+    """§5.18: the Receipt of exactly that checkpoint (never commits), then its presentation."""
+    from datetime import datetime, timezone as utc
+    from zoneinfo import ZoneInfo
+
+    chk = get_checkpoint_by_id(ctx, checkpoint_id)
+    doc = document_receipt(ctx, chk, limit, offset, public=False)
+    customer = customer_by_rowid(ctx, chk["customer"])
+    local = datetime.fromtimestamp(ctx.now / 1000, tz=utc.utc).astimezone(ZoneInfo(timezone))
+    stamp = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ctx.now % 1000:03d}" + local.strftime("%z")
+    doc["presentation"] = {
+        "locale": locale,
+        "timezone": timezone,
+        "unit": unit or customer["unit_label"] or "units",
+        "customerDisplayName": (customer["display_name"] or customer["customer_id"]) if show_name else None,
+        "generatedAtLocal": stamp[:-2] + ":" + stamp[-2:],
+    }
+    return doc
 
 
 def customer_receipts(ctx: Ctx, customer_id: str, limit: int, offset: int) -> dict[str, Any]:

@@ -82,15 +82,12 @@ def _string(raw: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def resolve_scope(
-    ctx: Ctx,
-    raw: dict[str, Any],
-    *,
-    allow_checkpoint: bool = False,
-    checkpoint_route: bool = False,
-    check_limits: bool = True,
-) -> Scope:
-    """Turn the scope inputs of a request into one Scope (§2.2), or raise the first §2.3 error."""
+def read_scope(raw: Any, *, allow_checkpoint: bool = False) -> Scope:
+    """The scope a request's inputs mean, checked in the contract's order (§2.3 steps 1-7); a month
+    scope of the current month still needs its window (resolve_scope). `raw` is a dict or a
+    model (its attributes). Pure: request models run it before any other field is validated."""
+    if not isinstance(raw, dict):
+        raw = {name: getattr(raw, name, None) for name in (*SCOPE_FIELDS, *CHECKPOINT_FIELDS)}
     has_time = [f for f in SCOPE_FIELDS if _present(raw, f)]
     if allow_checkpoint and _present(raw, "startingCheckpoint") and has_time:
         raise ApiError(
@@ -135,18 +132,32 @@ def resolve_scope(
         if not PERIOD_RE.match(period):
             raise validation("period", "format", "period must be a month in the form YYYY-MM")
         start, end = month_window(int(period[:4]), int(period[5:7]))
-        scope = Scope("period", start, end, period=period)
-    elif start_raw is not None:
+        return Scope("period", start, end, period=period)
+    if start_raw is not None:
         start = _date(start_raw, "startDate")
         end = _date(end_raw, "endDate")
         if end <= start:
             raise validation("endDate", "range", "endDate must be later than startDate")
-        scope = Scope("custom", start, end)
-    else:
-        year, month = month_of(ctx.now)
-        start, end = month_window(year, month)
-        scope = Scope("current_month", start, end, period=f"{year:04d}-{month:02d}", defaulted=preset is None)
+        return Scope("custom", start, end)
+    return Scope("current_month", defaulted=preset is None)
 
+
+def resolve_scope(
+    ctx: Ctx,
+    raw: Any,
+    *,
+    allow_checkpoint: bool = False,
+    checkpoint_route: bool = False,
+    check_limits: bool = True,
+) -> Scope:
+    """Turn the scope inputs of a request into one Scope (§2.2), or raise the first §2.3 error."""
+    scope = read_scope(raw, allow_checkpoint=allow_checkpoint)
+    if scope.mode == "checkpoint":
+        return scope
+    if scope.mode == "current_month":
+        year, month = month_of(ctx.now)
+        scope.start_ms, scope.end_ms = month_window(year, month)
+        scope.period = f"{year:04d}-{month:02d}"
     if check_limits:
         _check_limits(ctx, scope)
     if checkpoint_route and scope.start_ms > ctx.now:

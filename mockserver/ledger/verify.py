@@ -65,6 +65,13 @@ def _record(d: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def verify_root_of(ctx: Ctx, root: str, source: str, limit: int, offset: int,
+                   chain_available: bool = True) -> dict[str, Any]:
+    """§5.19 for the root a public route addresses (its workspace was located from it)."""
+    kind, obj = find_root(ctx.conn, root.lower())
+    return verify_root(ctx, kind, obj, source, limit, offset, chain_available)
+
+
 def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, offset: int,
                 chain_available: bool = True) -> dict[str, Any]:
     conn = ctx.conn

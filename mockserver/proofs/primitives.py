@@ -207,6 +207,21 @@ def delta_amount_problem(value: Decimal) -> str | None:
     return None
 
 
+AMOUNT_LIMIT = Decimal(10) ** 21
+
+
+def amount_problem(number: Decimal) -> str | None:
+    """The first rule of an amount (balance-api.md §1.8: startingBalance, your/their balance,
+    breakdown values) a number breaks, with the field as {field}; None when valid."""
+    if not number.is_finite() or number.copy_abs() >= AMOUNT_LIMIT:  # exact: abs() rounds to 28 digits
+        return "{field} must be a finite number with |x| < 10^21"
+    if significant_digits(number) > 30:
+        return "{field} has more than 30 significant digits"
+    if fraction_digits(number) > 18:
+        return "{field} has more than 18 digits after the point"
+    return None
+
+
 def exact_sum(values) -> Decimal:
     total = Decimal(0)
     for v in values:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-B = "/api/v1/balance"
+from ..operations import operation
 
 
 @dataclass(frozen=True)
@@ -28,55 +28,59 @@ class Action:
     body: bool = False  # remaining arguments form the JSON body (else the query string)
     auth: str = "key"  # key | none | dashboard
     path_params: tuple[str, ...] = field(default=())
+    operation: str | None = None  # the route name in mockserver/operations.py
 
     @property
     def mock_only(self) -> bool:
         return self.kind == "mock" or self.name == "expect-webhooks"
 
 
-def _api(name: str, method: str, path: str, summary: str, *, body: bool = False, auth: str = "key") -> Action:
-    params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
-    params = tuple(p.removesuffix("}.pdf") for p in params)
-    return Action(name, "api", summary, method, path, body, auth, params)
+AUTH_OF_PLANE = {"api": "key", "dashboard": "dashboard", "public": "none", "control": "key"}
+
+
+def _api(name: str, operation_name: str) -> Action:
+    """A step that is one call of the Balance API: method, path, body and auth from the operation."""
+    op = operation(operation_name)
+    return Action(name, "api", op.summary, op.method, op.path, op.body is not None, AUTH_OF_PLANE[op.plane],
+                  tuple(op.path_params()), op.name)
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # --- Balance API (§5) ------------------------------------------------------------------------
-    _api("emit", "POST", f"{B}/delta", "emit one delta (§5.1)", body=True),
-    _api("batch", "POST", f"{B}/delta/batch", "emit up to 100 deltas in one batch (§5.2)", body=True),
-    _api("delta-status", "GET", f"{B}/delta/{{recordId}}", "read one delta (§5.3)"),
-    _api("derive", "GET", f"{B}/derive/{{customerId}}", "derive a balance (§5.4)"),
-    _api("compare", "POST", f"{B}/compare", "compare your and their balance (§5.5)", body=True),
-    _api("checkpoint", "POST", f"{B}/checkpoint", "commit a checkpoint, one or all customers (§5.6)", body=True),
-    _api("checkpoints", "GET", f"{B}/checkpoints", "list checkpoints (§5.7)"),
-    _api("checkpoints-compare", "GET", f"{B}/checkpoints/compare", "compare two checkpoints (§5.8)"),
-    _api("receipt", "GET", f"{B}/receipt/{{customerId}}", "all-time or scoped receipt (§5.9)"),
-    _api("invoice-proof", "GET", f"{B}/invoice-proof/{{customerId}}", "invoice proof of a scope (§5.10)"),
-    _api("gaps", "GET", f"{B}/gaps/{{customerId}}", "sequence gaps (§5.11)"),
-    _api("usage", "GET", f"{B}/usage", "plan usage (§5.12)"),
-    _api("limits", "GET", f"{B}/limits", "scope limits (§5.13)"),
-    _api("customers", "GET", f"{B}/customers", "list customers (§5.14)"),
-    _api("customers-summary", "GET", f"{B}/customers/summary", "customer counts (§5.15)"),
-    _api("customer", "GET", f"{B}/customers/{{customerId}}", "one customer (§5.16)"),
-    _api("customer-receipts", "GET", f"{B}/customers/{{customerId}}/receipts", "a customer's receipts (§5.17)"),
-    _api("receipt-document", "GET", f"{B}/receipts/{{receiptId}}", "receipt document (§5.18)"),
-    _api("verify", "GET", "/api/v1/verify/{root}", "public verification of a root (§5.19)", auth="none"),
-    _api("public-receipt", "GET", "/api/v1/receipt/{receiptId}", "public receipt JSON or PDF (§5.20)", auth="none"),
-    _api("webhooks", "GET", f"{B}/webhooks", "webhook deliveries (§5.21)"),
-    _api("webhook-retry", "POST", f"{B}/webhooks/{{eventId}}/retry", "retry one delivery now (§5.22)", body=True),
-    _api("create-customer", "POST", "/dashboard/customers", "create a customer (dashboard, §5.23)", body=True,
-         auth="dashboard"),
+    _api("emit", "balance.emit"),
+    _api("batch", "balance.emit_batch"),
+    _api("delta-status", "balance.delta_status"),
+    _api("derive", "balance.derive"),
+    _api("compare", "balance.compare"),
+    _api("checkpoint", "balance.checkpoint"),
+    _api("checkpoints", "balance.checkpoints_list"),
+    _api("checkpoints-compare", "balance.checkpoints_compare"),
+    _api("receipt", "balance.receipt"),
+    _api("invoice-proof", "balance.invoice_proof"),
+    _api("gaps", "balance.gaps"),
+    _api("usage", "balance.usage"),
+    _api("limits", "balance.limits"),
+    _api("customers", "balance.customers_list"),
+    _api("customers-summary", "balance.customers_summary"),
+    _api("customer", "balance.customer"),
+    _api("customer-receipts", "balance.customer_receipts"),
+    _api("receipt-document", "balance.receipt_document"),
+    _api("verify", "public.verify"),
+    _api("public-receipt", "public.receipt"),
+    _api("webhooks", "balance.webhooks_list"),
+    _api("webhook-retry", "balance.webhook_retry"),
+    _api("create-customer", "dashboard.customers_create"),
     Action("request", "api", "any HTTP request (for deliberately malformed input)"),
     # --- control plane (§8), mock only ------------------------------------------------------------
     Action("clock", "mock", "move the workspace clock: set, advance, freeze, unfreeze (§8.3)"),
-    Action("settings", "mock", "change workspace settings (§8.4)"),
-    Action("fault", "mock", "add a fault rule (§8.6)"),
+    Action("settings", "mock", "change workspace settings (§8.4)", operation="mock.settings_update"),
+    Action("fault", "mock", "add a fault rule (§8.6)", operation="mock.faults_create"),
     Action("clear-faults", "mock", "delete one fault rule or all of them (§8.6)"),
-    Action("webhook-config", "mock", "set the webhook URL or secret (§8.8)"),
-    Action("drain", "mock", "attempt due webhook deliveries now (§8.8)"),
-    Action("outbox", "mock", "read the webhook outbox (§8.8)"),
-    Action("journal", "mock", "read the request journal (§8.7)"),
-    Action("workspace", "mock", "read the workspace summary (§8.1)"),
+    Action("webhook-config", "mock", "set the webhook URL or secret (§8.8)", operation="mock.webhooks_config_update"),
+    Action("drain", "mock", "attempt due webhook deliveries now (§8.8)", operation="mock.drain"),
+    Action("outbox", "mock", "read the webhook outbox (§8.8)", operation="mock.outbox"),
+    Action("journal", "mock", "read the request journal (§8.7)", operation="mock.journal"),
+    Action("workspace", "mock", "read the workspace summary (§8.1)", operation="mock.workspace"),
     # --- the runner's own work --------------------------------------------------------------------
     Action("expect-webhooks", "client", "assert on webhook events in the outbox (mock only)"),
     Action("verify-receipt", "client", "verify a receipt offline (proofs.md), optionally tampered"),

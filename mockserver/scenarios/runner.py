@@ -27,6 +27,7 @@ from urllib.parse import quote
 import httpx
 
 from .. import __version__, jsonout
+from ..operations import operation, path_of
 from ..proofs.primitives import JSONInputError, parse_json_exact
 from ..testkit import Workspace
 from . import golden as goldens
@@ -215,7 +216,7 @@ class Target:
 
 def probe_mock(base_url: str) -> bool:
     try:
-        response = httpx.get(base_url.rstrip("/") + "/_mock/health", timeout=10.0)
+        response = httpx.get(base_url.rstrip("/") + path_of("mock.health"), timeout=10.0)
         body = response.json()
     except (httpx.HTTPError, ValueError):
         return False
@@ -443,12 +444,12 @@ class _Run:
         out: dict[str, Any] = {}
         if self.is_mock:
             if reset:
-                self._control("POST", "/_mock/reset", {})
+                self._control("mock.reset", {})
             wanted = {**BASELINE_SETTINGS, **scenario.settings, **(settings or {}), "seed": self.seed}
-            applied = self._control("PATCH", "/_mock/settings", wanted)
+            applied = self._control("mock.settings_update", wanted)
             self.normalize.wall_signatures = applied.get("webhookTimestampClock", "wall") == "wall"
             out["settings"] = applied
-            out["clock"] = self._control("POST", "/_mock/clock/freeze", {"at": self.start})
+            out["clock"] = self._control("mock.clock_freeze", {"at": self.start})
         created = []
         for customer in scenario.customers:
             if "displayName" not in customer:
@@ -466,10 +467,13 @@ class _Run:
             out["customers"] = created
         return out
 
-    def _control(self, method: str, path: str, body: Any = None) -> Any:
-        reply = self.client.send(method, path, body=body if body is not None else MISSING)
+    def _control(self, name: str, body: Any = None) -> Any:
+        """A control-plane call of the runner's own (setup, clock moves), by operation name."""
+        op = operation(name)
+        reply = self.client.send(op.method, op.path, body=body if body is not None else MISSING)
         if not reply.succeeded:
-            raise StepError(f"{method} {path} answered {reply.status}: {reply.content[:300].decode('utf-8', 'replace')}")
+            raise StepError(f"{op.method} {op.path} answered {reply.status}: "
+                            f"{reply.content[:300].decode('utf-8', 'replace')}")
         return reply.data
 
     # --- references ----------------------------------------------------------------------------
@@ -503,7 +507,7 @@ class _Run:
             if step.at:
                 at = sub(step.at)
                 if self.is_mock:
-                    self._control("POST", "/_mock/clock/set", {"now": at})
+                    self._control("mock.clock_set", {"now": at})
                 else:
                     result.note = f"at {at} ignored (no virtual clock on the service)"
             handler = getattr(self, "_do_" + step.action.replace("-", "_"), None)
@@ -607,17 +611,16 @@ class _Run:
             plan["headers"] = {**{str(k): str(v) for k, v in (args.get("headers") or {}).items()}, **headers}
             return plan
         if spec.kind == "api":
-            path = spec.path
+            params = {}
             for name in spec.path_params:
                 if name not in args:
                     raise StepError(f"{action} needs {name}")
-                path = path.replace("{" + name + "}", quote(_text(args.pop(name)), safe=""))
+                params[name] = quote(_text(args.pop(name)), safe="")
+            op = operation(spec.operation)
             if action == "public-receipt" and args.pop("pdf", False):
-                path += ".pdf"
-            plan.update(method=spec.method, path=path, auth=spec.auth)
-            if action == "webhook-retry":
-                plan["body"] = {}
-            elif spec.body:
+                op = operation("public.receipt_pdf")
+            plan.update(method=op.method, path=op.url(**params), auth=spec.auth)
+            if spec.body:
                 plan["body"] = args
             else:
                 plan["query"] = args or None
@@ -626,41 +629,44 @@ class _Run:
         return plan
 
     def _control_request(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The control-plane request of a mock-only step (paths from the operation table)."""
+        def call(name: str, body: Any = MISSING, query: dict[str, Any] | None = None, **params: str) -> dict[str, Any]:
+            op = operation(name)
+            return {"method": op.method, "path": op.url(**params), "body": body, "query": query}
+
         if action == "clock":
             (kind, value), = args.items()
             if kind == "set":
-                return {"method": "POST", "path": "/_mock/clock/set", "body": {"now": value}}
+                return call("mock.clock_set", {"now": value})
             if kind == "advance":
-                return {"method": "POST", "path": "/_mock/clock/advance", "body": {"seconds": seconds_of(value)}}
+                return call("mock.clock_advance", {"seconds": seconds_of(value)})
             if kind == "until":
-                return {"method": "POST", "path": "/_mock/clock/advance", "body": {"until": value}}
+                return call("mock.clock_advance", {"until": value})
             if kind == "freeze":
-                return {"method": "POST", "path": "/_mock/clock/freeze", "body": {} if value is True else {"at": value}}
-            return {"method": "POST", "path": "/_mock/clock/unfreeze", "body": {}}
-        if action == "settings":
-            return {"method": "PATCH", "path": "/_mock/settings", "body": args}
-        if action == "fault":
-            return {"method": "POST", "path": "/_mock/faults", "body": fault_rule(args)}
+                return call("mock.clock_freeze", {} if value is True else {"at": value})
+            return call("mock.clock_unfreeze", {})
         if action == "clear-faults":
             rule = args.get("ruleId")
-            return {"method": "DELETE", "path": "/_mock/faults" + (f"/{quote(str(rule), safe='')}" if rule else "")}
-        if action == "webhook-config":
-            return {"method": "PUT", "path": "/_mock/webhooks/config", "body": args}
+            return call("mock.faults_delete", ruleId=quote(str(rule), safe="")) if rule else call("mock.faults_clear")
+        if action == "fault":
+            return call("mock.faults_create", fault_rule(args))
         if action == "drain":
-            return {"method": "POST", "path": "/_mock/webhooks/drain", "body": {"force": bool(args.get("force", False))}}
+            return call("mock.drain", {"force": bool(args.get("force", False))})
         if action == "journal":
-            return {"method": "GET", "path": "/_mock/journal", "query": args or None}
-        if action == "workspace":
-            return {"method": "GET", "path": "/_mock/workspace"}
+            return call("mock.journal", query=args or None)
         if action == "outbox":
-            return {"method": "GET", "path": "/_mock/webhooks/outbox", "query": {**args, "limit": 1000}}
+            return call("mock.outbox", query={**args, "limit": 1000})
+        if action in ("settings", "webhook-config"):
+            return call(ACTIONS[action].operation, args)
+        if action == "workspace":
+            return call("mock.workspace")
         raise StepError(f"no request for {action}")  # pragma: no cover
 
     def _send(self, request: dict[str, Any]) -> Reply:
         reply = self.client.send(request["method"], request["path"], query=request.get("query"),
                                  body=request.get("body", MISSING), raw_body=request.get("raw_body"),
                                  auth=request.get("auth", "key"), headers=request.get("headers"))
-        if request["path"] == "/_mock/webhooks/outbox" and reply.succeeded:
+        if request["path"] == path_of("mock.outbox") and reply.succeeded:
             reply = self._outbox_pages(request, reply)
         return reply
 
@@ -703,7 +709,7 @@ class _Run:
         if seconds <= 0:
             return
         if self.is_mock:
-            self._control("POST", "/_mock/clock/advance", {"seconds": seconds})
+            self._control("mock.clock_advance", {"seconds": seconds})
         else:
             time.sleep(float(min(seconds, Decimal(str(self.runner.max_wait)))))
 
@@ -743,12 +749,12 @@ class _Run:
 
     def _do_expect_webhooks(self, step: Step, args: dict[str, Any], expect: dict | None, result: StepResult) -> None:
         event = args["event"]
-        reply = self._send({"method": "GET", "path": "/_mock/webhooks/outbox", "query": {"event": event, "limit": 1000}})
+        reply = self._send({"method": "GET", "path": path_of("mock.outbox"), "query": {"event": event, "limit": 1000}})
         if not reply.succeeded:
             raise StepError(f"reading the outbox answered {reply.status}")
         secrets = None
         if args.get("signed"):
-            config = self._control("GET", "/_mock/webhooks/config")
+            config = self._control("mock.webhooks_config")
             secrets = [s for s in (config["secret"], config.get("previousSecret")) if s]
         selected, problems = [], []
         for entry in reply.data["entries"]:
@@ -807,7 +813,7 @@ class _Run:
         for flush in plan.flushes():
             last_date = flush.date
             if self.is_mock:
-                self._control("POST", "/_mock/clock/set", {"now": format_ts(flush.at_ms)})
+                self._control("mock.clock_set", {"now": format_ts(flush.at_ms)})
             for k in range(0, len(flush.items), size):
                 items = flush.items[k:k + size]
                 key = f"generate:{self.scenario.name}:{step.name or step.index}:{flush.date}:{k // size}"
@@ -824,7 +830,7 @@ class _Run:
             if flush.month_end:
                 period, at_ms = flush.month_end
                 if self.is_mock:
-                    self._control("POST", "/_mock/clock/set", {"now": format_ts(at_ms)})
+                    self._control("mock.clock_set", {"now": format_ts(at_ms)})
                 request = {"method": "POST", "path": "/api/v1/balance/checkpoint", "body": {"period": period}}
                 reply, _ = self._send_with_retry(step, request)
                 if not reply.succeeded:

@@ -14,7 +14,8 @@ SCHEMA_VERSION = 2
 # What each older version needs to become the current one, in order (files written by earlier
 # releases open and are upgraded in place, in the transaction that opens them).
 MIGRATIONS: dict[int, list[str]] = {
-    1: ['ALTER TABLE "events" ADD COLUMN "claimed_until_ms" INTEGER'],
+    1: ['ALTER TABLE "events" ADD COLUMN "claimed_until_ms" INTEGER',
+        'ALTER TABLE "idempotency_keys" ADD COLUMN "pending_wall_ms" INTEGER'],
 }
 
 TABLES: dict[str, dict] = {
@@ -121,6 +122,8 @@ TABLES: dict[str, dict] = {
         columns={
             "ws": int, "route": str, "key": str, "body_identity": str, "http_status": int,
             "body": bytes, "created_ms": int,
+            # wall-clock ms at which a request with this key began executing; NULL once it replied
+            "pending_wall_ms": int,
         },
         pk=("ws", "route", "key"),
     ),

@@ -9,14 +9,14 @@ workspace's deliveries. A POST never holds the store lock (ledger.context.comple
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..ledger.context import Ctx, complete
 from ..ledger.lifecycle import apply_due
-from ..runtime import Runtime
+from ..runtime import Runtime, parse_settings
+from ..store import workspaces
 from . import deliveries
 
 INTERVAL_SECONDS = 0.25
@@ -26,8 +26,8 @@ logger = logging.getLogger("pacspace_mock.webhooks")
 
 def auto_workspaces(runtime: Runtime) -> list[int]:
     with runtime.store.transaction() as conn:
-        return [r["id"] for r in conn.execute("SELECT id, settings FROM workspaces")
-                if json.loads(r["settings"]).get("webhookDelivery") == "auto"]
+        return [ws_id for ws_id, settings in workspaces.all_settings(conn)
+                if parse_settings(settings).get("webhookDelivery") == "auto"]
 
 
 def deliver_workspace(runtime: Runtime, ws_id: int, stopping: threading.Event | None = None) -> int:

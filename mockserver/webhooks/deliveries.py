@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
-from .. import ids
-from ..paging import int_param, offset_page
-from ..errors import not_found, validation
+from .. import faults, ids
+from ..errors import not_found
 from ..ledger.context import Ctx, Outside
+from ..paging import offset_page
+from ..store import outbox as outbox_rows
+from ..store import workspaces
 from ..proofs.primitives import format_ts
 from .signing import signature_header
 
@@ -51,28 +52,17 @@ def delivery_object(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def list_deliveries(ctx: Ctx, status: str | None, limit: int, offset: int) -> dict[str, Any]:
-    where, args = "ws = ?", [ctx.ws.id]
-    if status is not None:
-        where += " AND delivery_status = ?"
-        args.append(status)
-    total = ctx.conn.execute(f"SELECT COUNT(*) FROM events WHERE {where}", args).fetchone()[0]
-    rows = ctx.conn.execute(
-        f"SELECT * FROM events WHERE {where} ORDER BY n DESC LIMIT ? OFFSET ?", [*args, limit, offset]
-    ).fetchall()
-    return {
-        "deliveries": [delivery_object(r) for r in rows],
-        "pagination": offset_page(limit, offset, total, len(rows)),
-    }
+    """§5.21: newest event first."""
+    total, rows = outbox_rows.page(ctx.conn, ctx.ws.id, status=status, limit=limit, offset=offset, newest_first=True)
+    return {"deliveries": [delivery_object(r) for r in rows], "pagination": offset_page(limit, offset, total, len(rows))}
 
 
 ROTATION_OVERLAP_MS = 24 * 3600 * 1000
-SECRET_RE = re.compile(r"whsec_[A-Za-z0-9_-]{4,122}")
-URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*")
 
 
 def webhook_config(ctx: Ctx) -> dict[str, Any]:
     """The stored endpoint configuration; the secret is derived from the seed until set (§9)."""
-    raw = ctx.conn.execute("SELECT webhook_config FROM workspaces WHERE id = ?", (ctx.ws.id,)).fetchone()[0]
+    raw = workspaces.webhook_config(ctx.conn, ctx.ws.id)
     config = json.loads(raw) if raw else {}
     ws = ctx.ws
     generation = config.get("generation", 0)
@@ -98,25 +88,12 @@ def config_object(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def set_config(ctx: Ctx, body: Any) -> dict[str, Any]:
-    """PUT /_mock/webhooks/config: url, secret, rotateSecret (§8.8)."""
-    if not isinstance(body, dict):
-        raise validation("body", "type", "the request body must be a JSON object")
-    for name in body:
-        if name not in ("url", "secret", "rotateSecret"):
-            raise validation(name, "unknown_field", f"{name} is not a webhook configuration member")
+def set_config(ctx: Ctx, *, url: str | None, url_given: bool, secret: str | None, rotate: bool) -> dict[str, Any]:
+    """PUT /_mock/webhooks/config (§8.8): a new url (null: capture mode), a secret that replaces the
+    old one at once, or a rotation (given or next derived secret; the old one valid 24 h more)."""
     config = webhook_config(ctx)
-    if "url" in body:
-        url = body["url"]
-        if url is not None and (not isinstance(url, str) or len(url) > 2048 or not URL_RE.fullmatch(url)):
-            raise validation("url", "format", "url must be null or an http(s) URL of at most 2048 characters")
+    if url_given:
         config["url"] = url
-    secret = body.get("secret")
-    if secret is not None and (not isinstance(secret, str) or not SECRET_RE.fullmatch(secret)):
-        raise validation("secret", "format", "secret must be whsec_ followed by 4-122 characters of A-Z a-z 0-9 _ -")
-    rotate = body.get("rotateSecret", False)
-    if not isinstance(rotate, bool):
-        raise validation("rotateSecret", "type", "rotateSecret must be true or false")
     if rotate:
         previous = config["secret"]
         if secret is None:
@@ -127,43 +104,25 @@ def set_config(ctx: Ctx, body: Any) -> dict[str, Any]:
         config["previousSecret"] = config["previousSecretExpiresAt"] = None
     if secret is not None:
         config["secret"] = secret
-    ctx.conn.execute("UPDATE workspaces SET webhook_config = ? WHERE id = ?", (json.dumps(config), ctx.ws.id))
+    workspaces.save_webhook_config(ctx.conn, ctx.ws.id, json.dumps(config))
     return config_object(ctx)
 
 
-def outbox(ctx: Ctx, query: dict[str, str]) -> dict[str, Any]:
+def outbox(ctx: Ctx, event: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
     """GET /_mock/webhooks/outbox: deliveries with their exact bodies and attempt logs, oldest first."""
-    where, args = ["ws = ?"], [ctx.ws.id]
-    if "event" in query:
-        where.append("event = ?")
-        args.append(query["event"])
-    if "deliveryStatus" in query:
-        if query["deliveryStatus"] not in ("pending", "delivered", "failed"):
-            raise validation("deliveryStatus", "format", "deliveryStatus must be pending, delivered or failed")
-        where.append("delivery_status = ?")
-        args.append(query["deliveryStatus"])
-    limit = int_param(query, "limit", 100, 1, 1000)
-    offset = int_param(query, "offset", 0, 0, 1_000_000_000)
-    clause = " AND ".join(where)
-    total = ctx.conn.execute(f"SELECT COUNT(*) FROM events WHERE {clause}", args).fetchone()[0]
-    rows = ctx.conn.execute(f"SELECT * FROM events WHERE {clause} ORDER BY n LIMIT ? OFFSET ?", [*args, limit, offset])
+    total, rows = outbox_rows.page(ctx.conn, ctx.ws.id, event=event, status=status, limit=limit, offset=offset,
+                                   newest_first=False)
     entries = [{**delivery_object(r), "body": r["body"], "attemptLog": json.loads(r["attempt_log"] or "[]")} for r in rows]
     return {"entries": entries, "pagination": offset_page(limit, offset, total, len(entries))}
 
 
-
 CLAIM_MS = 30_000  # an attempt in flight outside the lock; a crashed one is retried after this
 TIMEOUT_S = 10.0  # §7.5: success is a 2xx within 10 s (wall)
-UNCLAIMED = "(claimed_until_ms IS NULL OR claimed_until_ms < ?)"
 
 
 def next_due(ctx: Ctx, until_ms: int) -> sqlite3.Row | None:
     """The pending delivery due first (then in event order) at or before until_ms, not in flight."""
-    return ctx.conn.execute(
-        "SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending' AND next_attempt_ms <= ?"
-        f" AND {UNCLAIMED} ORDER BY next_attempt_ms, n LIMIT 1",
-        (ctx.ws.id, until_ms, ctx.runtime.wall_ms()),
-    ).fetchone()
+    return outbox_rows.next_due(ctx.conn, ctx.ws.id, until_ms, ctx.runtime.wall_ms())
 
 
 def count_attempt(counts: dict[str, int], outcome: str) -> None:
@@ -178,21 +137,13 @@ def drain(ctx: Ctx, force: bool) -> Generator[Outside, Sent, dict[str, Any]]:
     """Attempt every pending delivery due now (force: every pending one), one at a time in event
     order. A generator: HTTP attempts run outside the lock (ledger.context.complete)."""
     counts = {"deliveryAttempts": 0, "delivered": 0, "failed": 0}
-    ids = [r[0] for r in ctx.conn.execute(
-        f"SELECT id FROM events WHERE ws = ? AND delivery_status = 'pending' AND {UNCLAIMED}"
-        + ("" if force else " AND next_attempt_ms <= ?") + " ORDER BY n",
-        (ctx.ws.id, ctx.runtime.wall_ms()) if force else (ctx.ws.id, ctx.runtime.wall_ms(), ctx.now),
-    )]
-    for rowid in ids:
-        row = ctx.conn.execute(f"SELECT * FROM events WHERE id = ? AND delivery_status = 'pending' AND {UNCLAIMED}",
-                               (rowid, ctx.runtime.wall_ms())).fetchone()
+    wall = ctx.runtime.wall_ms
+    for rowid in outbox_rows.pending_ids(ctx.conn, ctx.ws.id, None if force else ctx.now, wall()):
+        row = outbox_rows.still_pending(ctx.conn, rowid, wall())
         if row is not None:  # still pending after the attempts before it (others may have run)
             count_attempt(counts, (yield from attempt(ctx, row, manual=False)))
-    pending = ctx.conn.execute(
-        "SELECT COUNT(*) FROM events WHERE ws = ? AND delivery_status = 'pending'", (ctx.ws.id,)
-    ).fetchone()[0]
     return {"attempted": counts["deliveryAttempts"], "delivered": counts["delivered"], "failed": counts["failed"],
-            "pending": pending}
+            "pending": outbox_rows.count_pending(ctx.conn, ctx.ws.id)}
 
 
 def _event_customers(body: str) -> set[str]:
@@ -249,7 +200,6 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool, before_outside: Callable[[
     captured or injected-failure attempt is recorded at once. `before_outside` runs just before
     the lock is given up (a clock move stands the clock at the attempt's due time there).
     """
-    from ..control import faults
 
     config = webhook_config(ctx)
     secrets = [config["secret"]]
@@ -280,14 +230,13 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool, before_outside: Callable[[
     elif receiver is None and url is None:  # capture mode (§7.6)
         sent, captured = Sent(), True
     else:
-        ctx.conn.execute("UPDATE events SET attempts = ?, claimed_until_ms = ? WHERE id = ?",
-                         (number, ctx.runtime.wall_ms() + CLAIM_MS, row["id"]))
+        outbox_rows.claim(ctx.conn, row["id"], number, ctx.runtime.wall_ms() + CLAIM_MS)
         if before_outside is not None:
             before_outside()
         payload = body.encode("utf-8")
         sent = yield Outside(lambda: _call(receiver, payload, headers) if receiver is not None
                              else _post(url, payload, headers))
-        row = ctx.conn.execute("SELECT * FROM events WHERE id = ?", (row["id"],)).fetchone()
+        row = outbox_rows.get(ctx.conn, row["id"])
     return _record(ctx, row, manual, number, at, url, captured, timestamp, headers["X-PacSpace-Signature"], sent,
                    fired.rule_id if fired else None)
 
@@ -313,24 +262,19 @@ def _record(ctx: Ctx, row: sqlite3.Row, manual: bool, number: int, at: int, url:
             delivery_status, next_at = "failed", None
         else:
             next_at = at + BACKOFF_SECONDS[auto_attempts - 1] * 1000
-    ctx.conn.execute(
-        "UPDATE events SET attempts = MAX(attempts, ?), auto_attempts = ?, delivery_status = ?, next_attempt_ms = ?,"
-        " last_attempt_ms = ?, last_response_status = ?, last_error = ?, delivered_ms = ?, url = ?, captured = ?,"
-        " attempt_log = ?, claimed_until_ms = NULL WHERE id = ?",
-        (
-            number, auto_attempts, delivery_status, next_at, at, sent.status, None if ok else error,
-            at if ok and row["delivered_ms"] is None else row["delivered_ms"], url, int(captured and ok),
-            json.dumps(log), row["id"],
-        ),
-    )
+    outbox_rows.record_attempt(
+        ctx.conn, row["id"], attempts=number, auto_attempts=auto_attempts, delivery_status=delivery_status,
+        next_attempt_ms=next_at, last_attempt_ms=at, last_response_status=sent.status, last_error=None if ok else error,
+        delivered_ms=at if ok and row["delivered_ms"] is None else row["delivered_ms"], url=url,
+        captured=captured and ok, attempt_log=json.dumps(log))
     return "delivered" if ok else ("failed" if delivery_status == "failed" else "retry")
 
 
 def retry_delivery(ctx: Ctx, event_id: str) -> Generator[Outside, Sent, dict[str, Any]]:
     """One manual attempt now (§5.22); a generator like attempt()."""
-    row = ctx.conn.execute("SELECT * FROM events WHERE ws = ? AND event_id = ?", (ctx.ws.id, event_id)).fetchone()
+    row = outbox_rows.by_event_id(ctx.conn, ctx.ws.id, event_id)
     if row is None:
         raise not_found(f"Event {event_id!r}")
     yield from attempt(ctx, row, manual=True)
-    row = ctx.conn.execute("SELECT * FROM events WHERE id = ?", (row["id"],)).fetchone()
+    row = outbox_rows.get(ctx.conn, row["id"])
     return {**delivery_object(row), "retriedAt": format_ts(ctx.now)}

@@ -1,0 +1,463 @@
+"""The one request pipeline (balance-api.md §1.14), for every operation of the table.
+
+    read body -> workspace (auth, or located from the addressed object) -> clock, request number
+    -> due transitions -> faults -> Idempotency-Key -> validate -> execute (one transaction)
+    -> commit-then-drop -> journal -> reply
+
+What differs between routes is a flag of its Operation (plane, models, idempotency_key, …), never
+a second pipeline. A handler is `handler(ctx, call)`: it sees the validated models and the fault
+effects in `call`, and returns the reply's data, an Outcome (another status, a replay for the
+journal), or a Response (pages, PDF, state export).
+
+Two phases when the request must wait between admission and execution: a request with an
+Idempotency-Key commits a pending marker first (so a second request with the key sees 202
+IDEMPOTENCY_PENDING while the first runs), and a `latency` fault waits (wall time) before the
+request executes. Otherwise admission and execution share one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from . import faults
+from .errors import ApiError, validation
+from .jsonout import dumpb, dumps, dumps_sorted
+from .ledger.context import Ctx, complete
+from .ledger.lifecycle import apply_due
+from .operations import Operation, resolve
+from .proofs.primitives import JSONInputError, format_ts, parse_json_exact
+from .runtime import Runtime, Workspace
+from .store import idempotency, journal
+from .validation import Query, query_pairs, validate
+
+MAX_BODY = 1_048_576
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+PENDING_ABANDONED_MS = 30_000  # §4.2: a pending marker older than this (wall) is abandoned
+JSON = "application/json"
+logger = logging.getLogger("pacspace_mock")
+
+
+# --- what a handler sees and returns ---------------------------------------------------------------
+
+@dataclass
+class Call:
+    """A request as its handler sees it: decoded path parameters, validated query and body models
+    (a form's fields for pages, bytes for raw bodies), headers and cookies, and the fault effects."""
+
+    op: Operation
+    path: dict[str, str]
+    query: Any
+    body: Any
+    headers: Any
+    cookies: dict[str, str]
+    effects: faults.Effects = field(default_factory=faults.Effects)
+
+
+@dataclass
+class Outcome:
+    """A handler's reply when it is not simply `data` with the operation's status."""
+
+    data: Any
+    status: int | None = None
+    replay: bool = False  # journaled as idempotentReplay (a referenceId replay, §8.7)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Done(Exception):
+    """Ends a request early with its reply (raised inside the pipeline only)."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def envelope_ok(data: Any) -> bytes:
+    return dumpb({"success": True, "data": data})
+
+
+def error_response(err: ApiError, request_id: str | None = None) -> Response:
+    headers = dict(err.headers)
+    if err.retry_after is not None:
+        headers["Retry-After"] = str(err.retry_after)
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return Response(dumpb({"success": False, "error": err.to_error()}), status_code=err.status, media_type=JSON,
+                    headers=headers)
+
+
+def request_origin(request: Request) -> str:
+    host = request.headers.get("host") or (
+        f"{request.url.hostname}:{request.url.port}" if request.url.port else request.url.hostname or "localhost"
+    )
+    return f"{request.url.scheme}://{host}"
+
+
+# --- reading the body ------------------------------------------------------------------------------
+
+async def read_bytes(request: Request, limit: int, what: str) -> bytes:
+    """The body, refused as soon as it passes `limit` bytes (nothing beyond it is buffered)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit:
+        raise ApiError("PAYLOAD_TOO_LARGE", what)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("PAYLOAD_TOO_LARGE", what)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, op: Operation) -> Any:
+    if op.raw_body:
+        return await read_bytes(request, op.raw_body, "The state file is larger than the import limit")
+    raw = await read_bytes(request, MAX_BODY, "The request body is larger than 1 MiB")
+    if op.form:
+        from urllib.parse import parse_qsl
+
+        fields: dict[str, str] = {}
+        for name, value in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True):
+            fields.setdefault(name, value)
+        return fields
+    if not raw.strip():
+        return {}
+    try:
+        return parse_json_exact(raw)
+    except JSONInputError as exc:
+        raise validation("body", "invalid_json", f"The request body is not valid JSON: {exc}") from None
+
+
+# --- the pipeline --------------------------------------------------------------------------------------
+
+class Pipeline:
+    """The ASGI endpoint of one operation."""
+
+    def __init__(self, runtime: Runtime, op: Operation, render_error: Callable[[ApiError], Response] | None = None,
+                 check_reply: Callable[[int, bytes], None] | None = None):
+        self.runtime = runtime
+        self.op = op
+        self.handler = resolve(op.handler)
+        self.query_model: type[Query] = resolve(op.query) or Query
+        self.path_model = resolve(op.path_model)
+        self.body_model = resolve(op.body) if op.body and not op.form else None
+        self.locate = resolve(op.locate)
+        self.render_error = render_error
+        self.check_reply = check_reply  # the test suite's: every JSON reply against its published schema
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        op = self.op
+        try:
+            body = await read_body(request, op) if (op.body or op.form or op.raw_body) else None
+            body_error = None
+        except ApiError as exc:
+            body, body_error = None, exc
+        except ClientDisconnect:  # the client went away mid-upload: nobody is left to reply to
+            logger.info("client disconnected while sending %s %s", request.method, request.url.path)
+            return Response(status_code=400)
+        if not op.transaction:
+            return await self._unmanaged(request, body, body_error)
+        run = self._run
+        if op.outside:
+            response, wait_ms, pending = await run_in_threadpool(run, request, body, body_error, started, None)
+        else:
+            response, wait_ms, pending = run(request, body, body_error, started, None)
+        if pending is not None:  # admitted: wait (latency fault), then execute in a new transaction
+            if wait_ms:
+                await asyncio.sleep(wait_ms / 1000)
+            if op.outside:
+                response, _, _ = await run_in_threadpool(run, request, body, body_error, started, pending)
+            else:
+                response, _, _ = run(request, body, body_error, started, pending)
+        elif wait_ms:
+            await asyncio.sleep(wait_ms / 1000)  # an injected reply still takes its latency
+        return response
+
+    # --- one or two transactions -------------------------------------------------------------------
+
+    def _run(self, request: Request, body: Any, body_error: ApiError | None, started: float,
+             admitted: "Admitted | None") -> tuple[Response, int, "Admitted | None"]:
+        op, runtime = self.op, self.runtime
+        with runtime.store.transaction() as conn:
+            if admitted is None:
+                try:
+                    state = self._admit(conn, request, body, body_error, started)
+                except Done as done:
+                    return done.response, 0, None
+                if isinstance(state, tuple):  # answered by a fault rule or the Idempotency-Key
+                    response, wait_ms = state
+                    return response, wait_ms, None
+                if state.key is not None or state.call.effects.latency_ms:
+                    if state.key is not None:
+                        idempotency.mark_pending(conn, state.ctx.ws.id, op.name, state.key, state.identity,
+                                                 state.ctx.now, runtime.wall_ms())
+                    return Response(), state.call.effects.latency_ms, state  # commit; execute next
+            else:
+                state = admitted
+                ws = runtime.load_workspace(conn, state.ctx.ws.id)
+                state.waited = bool(state.call.effects.latency_ms)  # the request's now is read after the wait
+                now = runtime.read_clock(conn, ws) if state.waited else state.ctx.now
+                state.ctx = Ctx(runtime, conn, ws, now, state.ctx.origin)
+                apply_due(state.ctx)
+            return self._execute(state), 0, None
+
+    def _admit(self, conn: Any, request: Request, body: Any, body_error: ApiError | None,
+               started: float) -> "Admitted | tuple[Response, int]":
+        op, runtime = self.op, self.runtime
+        try:
+            path = {k: unquote(v, errors="strict") for k, v in request.path_params.items()}
+        except UnicodeDecodeError:
+            raise Done(self._error(ApiError("NOT_FOUND", "No route matches this path"))) from None
+        ws = self._workspace(conn, request, path, body, body_error)
+        if ws is None:  # a global operation: no workspace, no journal
+            ctx = Ctx(runtime, conn, None, runtime.wall_ms(), request_origin(request))
+            try:
+                call = Call(op, path, self._query(request), self._body(body, body_error), request.headers,
+                            request.cookies)
+                result = self._handle(ctx, call)
+            except ApiError as exc:
+                raise Done(self._error(exc)) from None
+            raise Done(self._reply(ctx, call, None, result, None))
+        if op.journaled:
+            now, seq = runtime.begin_request(conn, ws)
+            request_id = runtime.counted_id(ws, "req", seq)
+        else:
+            now, seq, request_id = runtime.read_clock(conn, ws), None, None
+        ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
+        apply_due(ctx)
+        state = Admitted(ctx, Call(op, path, None, None, request.headers, request.cookies), seq, request_id,
+                         started, request, _customer_ids(path, request, body))
+        fired = None
+        if op.journaled and ws.rules_created and op.faults != ():
+            fired = faults.evaluate(ctx, method=request.method, route=op.name, path=unquote(request.url.path),
+                                    customer_ids=set(state.customers))
+            if fired and op.faults is not None:
+                fired.actions = [a for a in fired.actions if a["type"] in op.faults]
+        state.call.effects = faults.effects(fired)
+        injected = faults.answer(fired, state.customers[0] if state.customers else None) if fired else None
+        try:
+            if injected is not None:
+                raise injected
+            if body_error is not None:
+                raise body_error
+            if op.idempotency_key:
+                state.key = _idempotency_key(request)
+                if state.key is not None:
+                    state.identity = dumps_sorted(body)
+                    self._stored_reply(state)
+            self._path(state.call.path)
+            state.call.query = self._query(request)
+            state.call.body = self._body(body, None)
+        except ApiError as exc:
+            return self._finish(state, self._error(exc, request_id)), state.call.effects.latency_ms
+        except Done as done:
+            return self._finish(state, done.response), state.call.effects.latency_ms
+        return state
+
+    def _workspace(self, conn: Any, request: Request, path: dict[str, str], body: Any,
+                   body_error: ApiError | None) -> Workspace | None:
+        op, runtime = self.op, self.runtime
+        if op.plane == "global":
+            return None
+        if self.locate is not None:
+            ws_id = self.locate(conn, path)
+            if ws_id is None:
+                # §1.8: input is validated before any lookup, so a malformed request is 400, not 404
+                try:
+                    if body_error is not None:
+                        raise body_error
+                    self._path(path)
+                    self._query(request)
+                    self._body(body, None)
+                except ApiError as exc:
+                    raise Done(self._error(exc)) from None
+                raise Done(self._error(ApiError("NOT_FOUND", "The addressed object was not found")))
+            return runtime.load_workspace(conn, ws_id)
+        try:
+            ws = runtime.resolve_workspace(conn, request.headers.get("x-api-key"))
+            if op.plane == "dashboard":
+                authz = request.headers.get("authorization") or ""
+                if not authz.startswith("Bearer ") or not authz[7:].strip():
+                    raise ApiError("UNAUTHORIZED", "A dashboard bearer token (Authorization: Bearer …) is required")
+        except ApiError as exc:
+            raise Done(self._error(exc)) from None
+        return ws
+
+    def _path(self, path: dict[str, str]) -> None:
+        if self.path_model is not None:
+            validate(self.path_model, path)
+
+    def _query(self, request: Request) -> Any:
+        raw = request.scope.get("query_string", b"").decode("latin-1")
+        pairs = query_pairs(raw, self.query_model, lenient=self.op.plane == "page")
+        return validate(self.query_model, pairs, "") if pairs or self.query_model.model_fields else self.query_model()
+
+    def _body(self, body: Any, body_error: ApiError | None) -> Any:
+        if body_error is not None:
+            raise body_error
+        if self.body_model is None:
+            return body
+        return validate(self.body_model, body)
+
+    def _stored_reply(self, state: "Admitted") -> None:
+        """§4.2: a stored reply replays, a different body conflicts, a running request is pending."""
+        ctx = state.ctx
+        stored = idempotency.lookup(ctx.conn, ctx.ws.id, self.op.name, state.key)
+        if stored is None:
+            return
+        ttl = int(ctx.ws.settings.get("idempotencyTtlSeconds", 86400)) * 1000
+        if stored["http_status"] is None:
+            if ctx.runtime.wall_ms() - (stored["pending_wall_ms"] or 0) > PENDING_ABANDONED_MS:
+                return  # abandoned by a request that never finished: this one takes the key
+            raise ApiError("IDEMPOTENCY_PENDING", "A request with this Idempotency-Key is still being processed;"
+                           " retry shortly.", retry_after=1)
+        if stored["created_ms"] + ttl <= ctx.now:
+            return  # expired: the key is new again
+        if stored["body_identity"] != state.identity:
+            raise ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body",
+                           details={"field": "Idempotency-Key", "reason": "conflict"})
+        raise Done(Response(bytes(stored["body"]), status_code=stored["http_status"], media_type=JSON,
+                            headers={"X-Request-Id": state.request_id, "Idempotent-Replayed": "true"}))
+
+    # --- execution ----------------------------------------------------------------------------------
+
+    def _execute(self, state: "Admitted") -> Response:
+        ctx, call = state.ctx, state.call
+        try:
+            with ctx.runtime.store.savepoint():
+                result = self._handle(ctx, call)
+        except ApiError as exc:
+            if state.key is not None:
+                idempotency.forget(ctx.conn, ctx.ws.id, self.op.name, state.key)
+            return self._finish(state, self._error(exc, state.request_id))
+        except Exception as exc:  # never expected (the suite fuzzes for it): logged, answered, journaled
+            logger.error("unexpected error in %s %s", self.op.method, self.op.path, exc_info=exc)
+            if state.key is not None:
+                idempotency.forget(ctx.conn, ctx.ws.id, self.op.name, state.key)
+            err = ApiError("INTERNAL_ERROR", f"unexpected server error: {type(exc).__name__}")
+            return self._finish(state, self._error(err, state.request_id))
+        response = self._reply(ctx, call, state, result, state.request_id)
+        if call.effects.drop is not None and response.status_code < 300:
+            response = self._error(call.effects.drop, state.request_id)  # committed, reply lost
+        return self._finish(state, response)
+
+    def _handle(self, ctx: Ctx, call: Call) -> Any:
+        return complete(ctx, self.handler(ctx, call))
+
+    def _reply(self, ctx: Ctx, call: Call, state: "Admitted | None", result: Any, request_id: str | None) -> Response:
+        if isinstance(result, Response):
+            if request_id:
+                result.headers["X-Request-Id"] = request_id
+            return result
+        outcome = result if isinstance(result, Outcome) else Outcome(result)
+        status = outcome.status or self.op.status
+        payload = envelope_ok(outcome.data)
+        if self.check_reply is not None:
+            self.check_reply(status, payload)
+        if state is not None:
+            state.replay = outcome.replay
+            if state.key is not None and 200 <= status < 300:
+                idempotency.store_reply(ctx.conn, ctx.ws.id, self.op.name, state.key, state.identity, status, payload,
+                                        ctx.now)
+        headers = {**({"X-Request-Id": request_id} if request_id else {}), **outcome.headers}
+        return Response(payload, status_code=status, media_type=JSON, headers=headers)
+
+    def _error(self, err: ApiError, request_id: str | None = None) -> Response:
+        if self.render_error is not None:
+            return self.render_error(err)
+        response = error_response(err, request_id)
+        if self.check_reply is not None:
+            self.check_reply(err.status, response.body)
+        return response
+
+    def _finish(self, state: "Admitted", response: Response) -> Response:
+        """The journal entry (§8.7) of a journaled request, in its last transaction."""
+        if not self.op.journaled:
+            return response
+        ctx, request = state.ctx, state.request
+        error_code = None
+        if response.status_code >= 300 or response.status_code == 202:
+            if response.media_type == JSON:
+                error_code = json.loads(response.body)["error"]["code"]
+        fired = state.call.effects.fired
+        entry = {
+            "seq": state.seq,
+            "requestId": state.request_id,
+            "at": format_ts(ctx.now),
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "route": self.op.name,
+            "status": response.status_code,
+            "latencyMs": int((time.perf_counter() - state.started) * 1000)
+                         + (0 if state.waited else state.call.effects.latency_ms),
+            "customerId": state.customers[0] if state.customers else None,
+            "idempotencyKey": request.headers.get("idempotency-key"),
+            "idempotentReplay": response.headers.get("Idempotent-Replayed") == "true" or state.replay,
+            "errorCode": error_code,
+            "fault": fired.journal() if fired else None,
+            "userAgent": request.headers.get("user-agent"),
+            "chainId": request.headers.get("x-chain-id"),
+        }
+        journal.record(ctx.conn, ctx.ws.id, state.seq, self.op.name, response.status_code, dumps(entry),
+                       int(ctx.ws.settings.get("journalSize", 1000)))
+        return response
+
+    # --- operations that manage the store themselves (state export and import) --------------------
+
+    async def _unmanaged(self, request: Request, body: Any, body_error: ApiError | None) -> Response:
+        try:
+            call = Call(self.op, dict(request.path_params), self._query(request), self._body(body, body_error),
+                        request.headers, request.cookies)
+            ctx = Ctx(self.runtime, None, None, self.runtime.wall_ms(), request_origin(request))
+            result = await run_in_threadpool(self.handler, ctx, call)
+        except ApiError as exc:
+            return self._error(exc)
+        return self._reply(ctx, call, None, result, None)
+
+
+@dataclass
+class Admitted:
+    """A request between admission and execution (one transaction, or two)."""
+
+    ctx: Ctx
+    call: Call
+    seq: int | None
+    request_id: str | None
+    started: float
+    request: Request
+    customers: list[str]
+    key: str | None = None
+    identity: str | None = None
+    replay: bool = False
+    waited: bool = False  # a latency fault was waited out before execution
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise validation("Idempotency-Key", "format", "Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+def _customer_ids(path: dict[str, str], request: Request, body: Any) -> list[str]:
+    """The request's customers, best effort, for fault matching and the journal (§8.6)."""
+    found = [path.get("customerId"), request.query_params.get("customerId")]
+    if isinstance(body, dict):
+        found.append(body.get("customerId"))
+        items = body.get("deltas")
+        if isinstance(items, list):
+            found += [item.get("customerId") for item in items if isinstance(item, dict)]
+    return [c for c in found if isinstance(c, str)]
