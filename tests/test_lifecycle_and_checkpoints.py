@@ -664,3 +664,24 @@ def test_compare_and_derive_stay_exact_at_thirty_digits(mock):
     assert data["theirDifference"] == Decimal("-999999999999999999999.999999998999999998")
     assert data["discrepancy"]["amount"] == Decimal("1999999999999999999999.999999997999999999")
     assert '"yourDifference":-1999999999999999999999.999999997999999999,' in reply.text
+
+
+def test_failed_deltas_are_not_charged(mock):
+    """§5.1, §5.12: consumedDeltas and the plan allotment count deltas that are not FAILED, so a
+    delta that fails verification gives its unit of allotment back."""
+    mock.freeze(T0)
+    mock.settings(planAllotment=2, processingDelaySeconds=1, verifyDelaySeconds=2)
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "times": 1,
+                                                 "actions": [{"type": "fail_verification"}]})
+    failing = _emit(mock, "c1", -1)
+    _emit(mock, "c1", -2)
+    usage = mock.ok("GET", f"{B}/usage")
+    assert (usage["consumedDeltas"], usage["remaining"], usage["allowed"]) == (2, 0, False)  # both pending
+    refused = mock.call("POST", f"{B}/delta", json={"customerId": "c1", "delta": -3, "reason": "usage"})
+    assert _error(refused, 402, "INSUFFICIENT_CREDITS")
+    mock.clock_set("2026-02-10T00:00:02.000Z")  # the first fails, the second verifies
+    assert mock.ok("GET", f"{B}/delta/{failing['recordId']}")["status"] == "FAILED"
+    usage = mock.ok("GET", f"{B}/usage")
+    assert (usage["consumedDeltas"], usage["remaining"], usage["allowed"]) == (1, 1, True)
+    assert _emit(mock, "c1", -3)["status"] == "QUEUED"  # the failed one's unit is available again
+    assert mock.ok("GET", f"{B}/customers/c1")["totalDeltas"] == 3  # totals still count every delta (§3.4)

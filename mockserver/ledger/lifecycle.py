@@ -110,6 +110,9 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
             " error_message = ? WHERE batch = ?",
             (processing_at, due, failure or VERIFICATION_FAILED_MESSAGE, batch_rowid),
         )
+        # failed items are not charged (§5.1, §5.12): they leave the month's consumed count
+        conn.execute("UPDATE month_stats SET consumed = consumed - ? WHERE ws = ? AND period = ?",
+                     (len(rows), ctx.ws.id, period_of(batch["created_ms"])))
         write_events(ctx, [("delta.failed", {
             "recordId": d["record_id"], "customerId": d["customer_id"], "delta": Decimal(d["amount"]),
             "reason": d["reason"], "referenceId": d["reference_id"], "sequenceNumber": str(d["sequence"]),
