@@ -393,3 +393,84 @@ def test_key_check_runs_before_reference_dedupe(frozen):
     assert replay.status_code == 200 and replay.content == other_key.content
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert json.loads(replay.content)["data"]["idempotent"] is True
+
+
+# --- a request with the key still executing: 202 IDEMPOTENCY_PENDING (§4.2) ------------------------
+
+def _wait_until(predicate, what: str, seconds: float = 10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def test_a_second_request_while_the_first_executes_is_pending(frozen):
+    """A client whose first request is slow (here a latency fault) retries with the same key: the
+    retry answers 202 IDEMPOTENCY_PENDING with Retry-After 1 (the contract's example, byte for
+    byte); once the first has executed the key replays its reply."""
+    import threading
+
+    from test_spec_examples import EXAMPLES
+
+    frozen.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [1],
+                                                   "actions": [{"type": "latency", "ms": 600}]})
+    body = {"customerId": "c1", "delta": -5, "reason": "usage"}
+    key = {"Idempotency-Key": "pending-1"}
+    first: list = []
+    slow = threading.Thread(target=lambda: first.append(frozen.call("POST", f"{B}/delta", json=body, headers=key)))
+    slow.start()
+    # the first request was admitted (its rule counted it) and now waits before it executes
+    _wait_until(lambda: frozen.ok("GET", "/_mock/faults")["rules"][0]["matched"] == 1, "the first request arrived")
+    second = frozen.call("POST", f"{B}/delta", json=body, headers=key)
+    assert second.status_code == 202 and second.headers["Retry-After"] == "1"
+    assert second.text == EXAMPLES["idempotency_pending"]
+    assert "X-Request-Id" in second.headers
+    slow.join(10)
+    assert first[0].status_code == 201
+    third = frozen.call("POST", f"{B}/delta", json=body, headers=key)
+    assert (third.status_code, third.headers["Idempotent-Replayed"], third.text) == (201, "true", first[0].text)
+    assert frozen.ok("GET", "/_mock/workspace")["counts"]["deltas"] == 1
+    journal = frozen.ok("GET", "/_mock/journal", params={"route": "balance.emit"})["entries"]
+    # newest first, by request number: the first request was numbered when it arrived
+    assert [(e["status"], e["errorCode"], e["idempotentReplay"]) for e in journal] == [
+        (201, None, True), (202, "IDEMPOTENCY_PENDING", False), (201, None, False)]
+
+
+def test_the_sdk_sees_the_pending_reply_as_the_contract_says(server, frozen):
+    """§11: the SDK returns the 202 body as {"code": "IDEMPOTENCY_PENDING", …}, not an error."""
+    import threading
+
+    from pacspace_sdk import PacSpace
+
+    frozen.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [1],
+                                                   "actions": [{"type": "latency", "ms": 600}]})
+    pac = PacSpace.init(frozen.key, base_url=server.url, max_retries=0)
+    options = {"referenceId": "r1", "idempotencyKey": "sdk-pending"}
+    slow = threading.Thread(target=lambda: pac.balance.emit("c1", -5, "usage", options))
+    slow.start()
+    _wait_until(lambda: frozen.ok("GET", "/_mock/faults")["rules"][0]["matched"] == 1, "the first request arrived")
+    reply = pac.balance.emit("c1", -5, "usage", options)
+    slow.join(10)
+    assert reply["code"] == "IDEMPOTENCY_PENDING" and reply["retryAfterSeconds"] == 1
+
+
+def test_a_pending_marker_left_by_a_request_that_never_finished_is_abandoned_after_30_s():
+    """A process that died between committing the marker and executing must not block the key."""
+    from mockserver.embedded import EmbeddedServer
+    from mockserver.runtime import Runtime, ServerConfig
+    from mockserver.store import idempotency
+    from conftest import Mock
+
+    wall = [1_770_681_600_000]
+    runtime = Runtime(ServerConfig(seed=7, processing_delay=0, verify_delay=0), wall_ms=lambda: wall[0])
+    with EmbeddedServer(runtime) as srv:
+        mock = Mock(srv.url, "pk_test_abandoned")
+        body = {"customerId": "c1", "delta": -5, "reason": "usage"}
+        with runtime.store.transaction() as conn:
+            ws = runtime.resolve_workspace(conn, mock.key)
+            idempotency.mark_pending(conn, ws.id, "balance.emit", "k", json.dumps(body), 0, wall[0])
+        assert mock.call("POST", f"{B}/delta", json=body, headers={"Idempotency-Key": "k"}).status_code == 202
+        wall[0] += 30_001
+        assert mock.call("POST", f"{B}/delta", json=body, headers={"Idempotency-Key": "k"}).status_code == 201

@@ -4,9 +4,10 @@ The examples follow the guide's flow with key pk_test_demo, seed 7 and serve del
 (balance-api.md preamble). We drive exactly that flow on the virtual clock and compare the
 reply bodies with the examples (copied verbatim into tests/data/spec_examples.json).
 
-Every example is compared except `idempotency_pending` (the 202 reply is not reachable yet);
-`batch` is compared member by member over two replies (its third item cannot occur together with
-the first two; see the note above the batch section below).
+Every example is compared (`idempotency_pending` in tests/test_idempotency.py, where a second
+request with the key arrives while the first executes); `batch` is compared member by member over
+two replies (its third item cannot occur together with the first two; see the note above the
+batch section below).
 """
 
 from __future__ import annotations
