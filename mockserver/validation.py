@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Optional
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
@@ -223,10 +223,6 @@ def text(max_length: int, reason: str = "too_long", pattern: re.Pattern | None =
         return value
 
     return Annotated[Optional[str], BeforeValidator(check), WithJsonSchema({"type": "string", "maxLength": max_length})]
-
-
-def checked(check: Callable[[Any], Any], schema: dict[str, Any] | None = None) -> Any:
-    return Annotated[Any, BeforeValidator(check), WithJsonSchema(schema or {"type": "string"})]
 
 
 def is_decimal(value: Any) -> bool:

@@ -14,9 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
-from pydantic_core import PydanticCustomError
 
-from ..jsonout import dumps_sorted
 from ..ledger.scope import PERIOD_RE, read_scope
 from ..proofs.objects import metadata_to_json_value
 from ..proofs.primitives import amount_problem, canonical_decimal, delta_amount_problem
@@ -48,15 +46,6 @@ def check_customer_id(value: Any) -> str:
     if not CUSTOMER_ID_RE.match(value):
         raise fail("format", "{field} must be 1-128 characters of A-Z a-z 0-9 _ . : -")
     return value
-
-
-def customer_id_problem(value: str) -> tuple[str, str] | None:
-    """For path parameters: (reason, message) when a customerId breaks its grammar."""
-    try:
-        check_customer_id(value)
-    except PydanticCustomError as exc:
-        return exc.type, exc.context["tmpl"].format(field="customerId")
-    return None
 
 
 def _number(value: Any) -> Decimal:
@@ -307,11 +296,6 @@ class DashboardCustomerBody(ApiBody):
     sharingStateHint: Annotated[Optional[str], BeforeValidator(_enum("sharingStateHint", ("INHERIT", "ENABLED", "DISABLED")))] = None
     eventCadence: Annotated[Optional[str], BeforeValidator(_enum("eventCadence", ("PER_EVENT", "HOURLY", "DAILY", "WEEKLY", "MONTHLY")))] = None
     unitLabel: Annotated[Optional[str], BeforeValidator(_unit_label)] = None
-
-
-def body_identity(body: Any) -> str:
-    """Idempotency-Key body identity: keys sorted, no whitespace, canonical decimals (§4.2)."""
-    return dumps_sorted(body)
 
 
 # --- query parameters --------------------------------------------------------------------------------

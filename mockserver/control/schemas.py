@@ -124,7 +124,8 @@ def _seconds(value: Any) -> Decimal:
         raise fail("type", "{field} must be a number")
     # bounded before any arithmetic: 1e999999 must not become a million-digit integer, and
     # 1e-999999999 must not underflow to a silent zero
-    if value <= 0 or value.adjusted() > 9 or value.adjusted() < -3 or value * 1000 != (value * 1000).to_integral_value():
+    too_coarse_or_wide = value.adjusted() > 9 or value.adjusted() < -3
+    if value <= 0 or too_coarse_or_wide or value * 1000 != (value * 1000).to_integral_value():
         raise fail("range", "{field} must be > 0, at most 10 years, in whole milliseconds")
     return value
 

@@ -49,9 +49,9 @@ def health(ctx: Ctx, call: Call) -> dict[str, Any]:
 
 
 def workspaces_list(ctx: Ctx, call: Call) -> dict[str, Any]:
-    return {"workspaces": [{"publicId": r["public_id"], "environment": r["env"], "tenantId": ids.tenant_id(r["public_id"]),
-                            "createdAt": format_ts(r["created_ms"]), "deltaCount": r["deltas"]}
-                           for r in workspaces.list_all(ctx.conn)]}
+    return {"workspaces": [{"publicId": r["public_id"], "environment": r["env"],
+                            "tenantId": ids.tenant_id(r["public_id"]), "createdAt": format_ts(r["created_ms"]),
+                            "deltaCount": r["deltas"]} for r in workspaces.list_all(ctx.conn)]}
 
 
 def _key_row(row) -> dict[str, Any]:

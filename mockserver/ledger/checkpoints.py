@@ -16,7 +16,9 @@ from ..errors import ApiError, not_found, validation
 from ..jsonout import dumps
 from ..proofs import merkle
 from ..proofs.objects import anchor_reference, checkpoint_preimage, proof_root
-from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, jcs_plain, parse_json_exact, period_of
+from ..proofs.primitives import (
+    canonical_decimal, exact_sum, format_ts, optional_ts, jcs_plain, parse_json_exact, period_of,
+)
 from .amounts import add, join_sums
 from ..paging import offset_page
 from ..store import workspaces
@@ -25,10 +27,6 @@ from .customers import require_customer
 from .scope import Scope
 
 CHECKPOINT_SELECT = "SELECT * FROM checkpoints"
-
-
-def _ts(ms: int | None) -> str | None:
-    return None if ms is None else format_ts(ms)
 
 
 def checkpoint_object(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
@@ -62,10 +60,10 @@ def checkpoint_object(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
         "supersededBy": c["superseded_by"],
         "proofScheme": "pacspace-mock/v1",
         "createdAt": format_ts(c["created_ms"]),
-        "verifiedAt": _ts(c["verified_ms"]),
-        "blockTimestamp": _ts(c["verified_ms"]),
+        "verifiedAt": optional_ts(c["verified_ms"]),
+        "blockTimestamp": optional_ts(c["verified_ms"]),
         "verificationReference": c["anchor"] if verified else None,
-        "failedAt": _ts(c["failed_ms"]),
+        "failedAt": optional_ts(c["failed_ms"]),
         "receiptId": c["checkpoint_id"],
         "receiptUrl": f"{ctx.origin}/receipt/{c['checkpoint_id']}",
         "verificationApiUrl": f"{ctx.origin}/api/v1/verify/{root}",
@@ -92,9 +90,9 @@ def checkpoint_verified_payload(ctx: Ctx, c: sqlite3.Row) -> dict[str, Any]:
         "deltaCount": c["tree_size"],
         "netChange": Decimal(c["net_change"]),
         "status": c["status"],
-        "verifiedAt": _ts(c["verified_ms"]),
+        "verifiedAt": optional_ts(c["verified_ms"]),
         "verificationReference": c["anchor"],
-        "blockTimestamp": _ts(c["verified_ms"]),
+        "blockTimestamp": optional_ts(c["verified_ms"]),
         "chainId": ctx.ws.chain_id,
         "supersedes": c["supersedes"],
     }

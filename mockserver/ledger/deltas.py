@@ -15,7 +15,10 @@ from ..jsonout import dumps, dumps_sorted
 from ..proofs import merkle
 from ..proofs.objects import anchor_reference, batch_preimage, batch_proof_hash, delta_preimage, fingerprint
 from ..proofs.objects import metadata_digest as digest_of_metadata
-from ..proofs.primitives import ZERO_HASH, canonical_decimal, format_ts, from_hex, month_of, month_start_ms, parse_json_exact, period_of
+from ..proofs.primitives import (
+    ZERO_HASH, canonical_decimal, format_ts, optional_ts, from_hex, month_of, month_start_ms, parse_json_exact,
+    period_of,
+)
 from .amounts import split_amount
 from .context import Ctx
 from .customers import create_customer, find_customer
@@ -29,11 +32,8 @@ DELTA_COLUMNS = (
 VERIFICATION_FAILED_MESSAGE = "Verification of this delta failed (injected fault)."
 
 
-def _ts(ms: int | None) -> str | None:
-    return None if ms is None else format_ts(ms)
-
-
-def _json_or_none(text: str | None) -> Any:
+def stored_json(text: str | None) -> Any:
+    """A delta's stored metadata or adjusts (exact decimals), or None."""
     return None if text is None else parse_json_exact(text)
 
 
@@ -49,8 +49,8 @@ def delta_object(row: sqlite3.Row) -> dict[str, Any]:
         "delta": Decimal(row["amount"]),
         "reason": row["reason"],
         "referenceId": row["reference_id"],
-        "metadata": _json_or_none(row["metadata"]),
-        "adjusts": _json_or_none(row["adjusts"]),
+        "metadata": stored_json(row["metadata"]),
+        "adjusts": stored_json(row["adjusts"]),
         "sequence": row["sequence"],
         "sequenceNumber": str(row["sequence"]),
         "deltaIndex": row["n"],
@@ -60,11 +60,11 @@ def delta_object(row: sqlite3.Row) -> dict[str, Any]:
         "metadataDigest": row["metadata_digest"],
         "recordedAt": format_ts(row["recorded_ms"]),
         "createdAt": format_ts(row["recorded_ms"]),
-        "processingAt": _ts(row["processing_ms"]),
-        "verifiedAt": _ts(row["verified_ms"]),
-        "blockTimestamp": _ts(row["verified_ms"]),
+        "processingAt": optional_ts(row["processing_ms"]),
+        "verifiedAt": optional_ts(row["verified_ms"]),
+        "blockTimestamp": optional_ts(row["verified_ms"]),
         "verificationReference": anchor_reference(row["receipt_id"]) if verified else None,
-        "failedAt": _ts(row["failed_ms"]),
+        "failedAt": optional_ts(row["failed_ms"]),
         "error": "VERIFICATION_FAILED" if status == "FAILED" else None,
         "errorMessage": row["error_message"] if status == "FAILED" else None,
     }
@@ -118,8 +118,8 @@ def _row_content(row: sqlite3.Row) -> dict[str, Any]:
     return {
         "delta": Decimal(row["amount"]),
         "reason": row["reason"],
-        "metadata": _json_or_none(row["metadata"]),
-        "adjusts": _json_or_none(row["adjusts"]),
+        "metadata": stored_json(row["metadata"]),
+        "adjusts": stored_json(row["adjusts"]),
     }
 
 

@@ -15,9 +15,6 @@ from .deltas import DELTA_COLUMNS, delta_object
 from .events import write_event
 from .scope import DAY_MS, Scope, resolve_position
 
-EXACT_SUB = add  # readability: a - b == add(a, -b)
-
-
 def _counted_where(scope: Scope) -> tuple[str, list[Any]]:
     """SQL condition (after `customer = ?`) selecting the counted (VERIFIED) deltas of a scope."""
     if scope.mode == "checkpoint":

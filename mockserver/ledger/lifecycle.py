@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..proofs.primitives import canonical_decimal, format_ts, parse_json_exact, period_of
+from ..proofs.primitives import canonical_decimal, format_ts, period_of
 from .amounts import add
 from .context import Ctx
-from .deltas import VERIFICATION_FAILED_MESSAGE, usage_object
+from .deltas import VERIFICATION_FAILED_MESSAGE, stored_json, usage_object
 from .events import write_event, write_events
 
 KIND_ORDER = {"processing": 0, "verify": 1, "checkpoint": 2}
@@ -151,7 +151,7 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
                 "amount": Decimal(d["amount"]),
                 "reason": d["reason"],
                 "referenceId": d["reference_id"],
-                "metadata": None if d["metadata"] is None else parse_json_exact(d["metadata"]),
+                "metadata": stored_json(d["metadata"]),
                 "submittedAt": format_ts(d["recorded_ms"]),
             },
             "proof": {

@@ -13,6 +13,7 @@ from .checkpoints import (checkpoint_head, checkpoint_object, commit_checkpoint,
                           latest_of_scope, load_levels, preimage_of)
 from ..paging import offset_page
 from .context import Ctx
+from .deltas import stored_json
 from .customers import customer_by_rowid, customer_link, require_customer, shared_record_on
 from .events import write_event
 from .scope import Scope
@@ -50,9 +51,9 @@ def receipt_lines(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: boo
             "deltaDecimal": d["amount"],
             "reason": d["reason"],
             "referenceId": d["reference_id"],
-            "metadata": None if d["metadata"] is None else parse_json_exact(d["metadata"]),
+            "metadata": stored_json(d["metadata"]),
             "metadataDigest": d["metadata_digest"],
-            "adjusts": None if d["adjusts"] is None else parse_json_exact(d["adjusts"]),
+            "adjusts": stored_json(d["adjusts"]),
             "status": "VERIFIED",
             "window": period_of(d["recorded_ms"]),
             "recordedAt": format_ts(d["recorded_ms"]),

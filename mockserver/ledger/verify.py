@@ -20,10 +20,11 @@ from ..proofs.objects import (
     fingerprint,
     metadata_digest,
 )
-from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, from_hex, parse_json_exact
+from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, from_hex
 from ..paging import offset_page
 from .checkpoints import preimage_of
 from .context import Ctx
+from .deltas import stored_json
 
 
 def find_root(conn: sqlite3.Connection, root: str) -> tuple[str, sqlite3.Row] | None:
@@ -38,9 +39,9 @@ def find_root(conn: sqlite3.Connection, root: str) -> tuple[str, sqlite3.Row] | 
 
 
 def _recomputed_fingerprint(d: sqlite3.Row) -> str:
-    metadata = None if d["metadata"] is None else parse_json_exact(d["metadata"])
+    metadata = stored_json(d["metadata"])
     digest = metadata_digest(metadata) if metadata is not None else None
-    adjusts = None if d["adjusts"] is None else parse_json_exact(d["adjusts"])
+    adjusts = stored_json(d["adjusts"])
     return fingerprint(delta_preimage(
         d["customer_id"], canonical_decimal(Decimal(d["amount"])), d["reason"], d["reference_id"], d["sequence"],
         format_ts(d["recorded_ms"]), adjusts, digest,
@@ -61,7 +62,7 @@ def _record(d: sqlite3.Row) -> dict[str, Any]:
         "recordedAt": format_ts(d["recorded_ms"]),
         "fingerprint": d["fingerprint"],
         "metadataDigest": d["metadata_digest"],
-        "adjusts": None if d["adjusts"] is None else parse_json_exact(d["adjusts"]),
+        "adjusts": stored_json(d["adjusts"]),
     }
 
 

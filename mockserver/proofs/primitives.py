@@ -246,6 +246,11 @@ def format_ts(ms: int) -> str:
     return f"{_date_text(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
 
 
+def optional_ts(ms: int | None) -> str | None:
+    """format_ts, or None for an instant that has not happened (verifiedAt of a pending delta…)."""
+    return None if ms is None else format_ts(ms)
+
+
 @functools.lru_cache(maxsize=4096)
 def _date_text(days: int) -> str:
     year, month, day = civil_from_days(days)

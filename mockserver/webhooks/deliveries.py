@@ -20,17 +20,13 @@ from ..ledger.context import Ctx, Outside
 from ..paging import offset_page
 from ..store import outbox as outbox_rows
 from ..store import workspaces
-from ..proofs.primitives import format_ts
+from ..proofs.primitives import format_ts, optional_ts
 from .signing import signature_header
 
 MAX_AUTOMATIC_ATTEMPTS = 11
 BACKOFF_SECONDS = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
 USER_AGENT = "pacspace-mock-webhooks/1"
 logger = logging.getLogger("pacspace_mock.webhooks")
-
-
-def _ts(ms: int | None) -> str | None:
-    return None if ms is None else format_ts(ms)
 
 
 def delivery_object(row: sqlite3.Row) -> dict[str, Any]:
@@ -42,11 +38,11 @@ def delivery_object(row: sqlite3.Row) -> dict[str, Any]:
         "maxAttempts": MAX_AUTOMATIC_ATTEMPTS,
         "url": row["url"],
         "createdAt": format_ts(row["created_ms"]),
-        "lastAttemptAt": _ts(row["last_attempt_ms"]),
+        "lastAttemptAt": optional_ts(row["last_attempt_ms"]),
         "lastResponseStatus": row["last_response_status"],
         "lastError": row["last_error"],
-        "nextAttemptAt": _ts(row["next_attempt_ms"]) if row["delivery_status"] == "pending" else None,
-        "deliveredAt": _ts(row["delivered_ms"]),
+        "nextAttemptAt": optional_ts(row["next_attempt_ms"]) if row["delivery_status"] == "pending" else None,
+        "deliveredAt": optional_ts(row["delivered_ms"]),
         "captured": bool(row["captured"]),
     }
 
