@@ -39,6 +39,15 @@ class OperationRoute(Route):
 
         super().__init__(path, dispatch, methods=sorted(endpoints), name=path)
 
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["method"] not in self.methods:  # every method of the path, in a stable order
+            allowed = ", ".join(sorted(self.methods))
+            response = error_response(ApiError("METHOD_NOT_ALLOWED", f"{scope['method']} is not allowed on this path",
+                                               headers={"Allow": allowed}))
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
+
     def matches(self, scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
         if self.literal_paths and scope.get("path") in self.literal_paths:
             return Match.NONE, {}

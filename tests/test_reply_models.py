@@ -19,12 +19,16 @@ from pydantic import BaseModel, ValidationError
 from mockserver.api import replies as api
 from mockserver.control import replies as ctl
 from mockserver.embedded import EmbeddedServer
+from mockserver.operations import OPERATIONS, resolve
 from mockserver.runtime import Runtime, ServerConfig
 
 B = "/api/v1/balance"
 SPEC = {k: json.loads(v) for k, v in json.loads(
     (Path(__file__).parent / "data" / "spec_examples.json").read_text(encoding="utf-8")).items()}
-ALL_MODELS: dict[str, type[BaseModel]] = {**api.REPLY_MODELS, **ctl.REPLY_MODELS}
+# the operation table names each route's reply model
+ALL_MODELS: dict[str, type[BaseModel]] = {op.name: resolve(op.reply) for op in OPERATIONS if op.reply}
+API_ROUTES = [op.name for op in OPERATIONS if op.reply and op.plane in ("api", "public", "dashboard")]
+CONTROL_ROUTES = [op.name for op in OPERATIONS if op.reply and op.plane in ("control", "global")]
 
 
 # --- the two validators ------------------------------------------------------------------------------
@@ -114,15 +118,17 @@ def test_component_names_are_unambiguous():
             assert components.setdefault(name, definition) == definition, f"two different schemas named {name}"
 
 
-def test_reply_model_tables():
-    assert sorted(api.REPLY_MODELS) == sorted([
+def test_every_json_operation_has_a_reply_model():
+    json_ops = [op.name for op in OPERATIONS if op.media == "application/json" and op.name != "mock.state_export"]
+    assert sorted(ALL_MODELS) == sorted(set(json_ops))
+    assert sorted(API_ROUTES) == sorted([
         "balance.emit", "balance.emit_batch", "balance.delta_status", "balance.derive", "balance.compare",
         "balance.checkpoint", "balance.checkpoints_list", "balance.checkpoints_compare", "balance.receipt",
         "balance.invoice_proof", "balance.gaps", "balance.usage", "balance.limits", "balance.customers_list",
         "balance.customers_summary", "balance.customer", "balance.customer_receipts", "balance.receipt_document",
         "public.verify", "public.receipt", "balance.webhooks_list", "balance.webhook_retry",
         "dashboard.customers_create"])
-    assert sorted(ctl.REPLY_MODELS) == sorted([
+    assert sorted(CONTROL_ROUTES) == sorted([
         "mock.workspace", "mock.reset", "mock.seed", "mock.clock", "mock.clock_set", "mock.clock_advance",
         "mock.clock_freeze", "mock.clock_unfreeze", "mock.settings", "mock.settings_update", "mock.faults_list",
         "mock.faults_create", "mock.faults_clear", "mock.faults_delete", "mock.journal", "mock.journal_clear",
@@ -702,7 +708,7 @@ def test_real_api_replies_validate(mock, server):
     assert {e["event"] for e in outbox["entries"]} == set(api.EVENT_DATA_MODELS)
     route(mock, "mock.journal", r, "GET", "/_mock/journal?limit=1000")
 
-    r.done({name: None for name in api.REPLY_MODELS} | {"mock.drain": None, "mock.outbox": None, "mock.journal": None})
+    r.done({name: None for name in API_ROUTES} | {"mock.drain": None, "mock.outbox": None, "mock.journal": None})
 
 
 def test_real_control_replies_validate(mock):
@@ -756,7 +762,7 @@ def test_real_control_replies_validate(mock):
     route(mock, "mock.clock_unfreeze", r, "POST", "/_mock/clock/unfreeze", json={})
     route(mock, "mock.clock", r, "GET", "/_mock/clock", "offset")
     route(mock, "mock.reset", r, "POST", "/_mock/reset", json={})
-    r.done({name: None for name in ctl.REPLY_MODELS
+    r.done({name: None for name in CONTROL_ROUTES
             if name not in ("mock.health", "mock.workspaces", "mock.keys_list", "mock.keys_register",
                             "mock.keys_delete", "mock.state_import")})
 

@@ -189,7 +189,7 @@ class IdempotencyPendingEnvelope(Reply):
 
 
 class SuccessEnvelope(Reply):
-    """`{"success":true,"data":…}`; `data` is the route's reply model (see REPLY_MODELS)."""
+    """`{"success":true,"data":…}`; `data` is the route's reply model (the operation table names it)."""
 
     success: Literal[True]
     data: Any
@@ -1178,32 +1178,4 @@ EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "receipt.generated": ReceiptGeneratedData,
     "customer.created": DashboardCustomer,
     "customer.compare_run": CompareRunData,
-}
-
-
-#: Route name (§8.6) → the model of the success reply's `data`.
-REPLY_MODELS: dict[str, type[BaseModel]] = {
-    "balance.emit": EmitReply,
-    "balance.emit_batch": BatchReply,
-    "balance.delta_status": Delta,
-    "balance.derive": DeriveReply,
-    "balance.compare": CompareReply,
-    "balance.checkpoint": CheckpointCommitReply,
-    "balance.checkpoints_list": CheckpointList,
-    "balance.checkpoints_compare": CheckpointsCompareReply,
-    "balance.receipt": Receipt,
-    "balance.invoice_proof": Receipt,
-    "balance.gaps": GapsReply,
-    "balance.usage": UsageReply,
-    "balance.limits": LimitsReply,
-    "balance.customers_list": CustomerList,
-    "balance.customers_summary": CustomersSummary,
-    "balance.customer": CustomerDetail,
-    "balance.customer_receipts": CustomerReceipts,
-    "balance.receipt_document": ReceiptDocument,
-    "public.verify": VerifyReply,
-    "public.receipt": PublicReceipt,
-    "balance.webhooks_list": DeliveryList,
-    "balance.webhook_retry": RetriedDelivery,
-    "dashboard.customers_create": DashboardCustomer,
 }

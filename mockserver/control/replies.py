@@ -349,34 +349,3 @@ class KeyDeleted(Reply):
 class StateImported(Reply):
     imported: Literal[True]
     workspaces: NonNegInt
-
-
-#: Control-plane operation name → the model of the success reply's `data`.
-REPLY_MODELS: dict[str, type[BaseModel]] = {
-    "mock.workspace": Workspace,
-    "mock.reset": ResetReply,
-    "mock.seed": Settings,
-    "mock.clock": Clock,
-    "mock.clock_set": ClockMove,
-    "mock.clock_advance": ClockMove,
-    "mock.clock_freeze": Clock,
-    "mock.clock_unfreeze": Clock,
-    "mock.settings": Settings,
-    "mock.settings_update": Settings,
-    "mock.faults_list": FaultRules,
-    "mock.faults_create": FaultRule,
-    "mock.faults_clear": Cleared,
-    "mock.faults_delete": FaultDeleted,
-    "mock.journal": JournalList,
-    "mock.journal_clear": Cleared,
-    "mock.webhooks_config": WebhookConfig,
-    "mock.webhooks_config_update": WebhookConfig,
-    "mock.outbox": Outbox,
-    "mock.drain": DrainReply,
-    "mock.health": Health,
-    "mock.workspaces": WorkspaceList,
-    "mock.keys_list": KeyList,
-    "mock.keys_register": KeyRow,
-    "mock.keys_delete": KeyDeleted,
-    "mock.state_import": StateImported,
-}
