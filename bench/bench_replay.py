@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mockserver.scenarios.client import ScenarioClient
 from mockserver.scenarios.generate import plan_usage
 from mockserver.scenarios.loader import load_scenario
-from mockserver.scenarios.runner import Runner, ScenarioClient, Target
+from mockserver.scenarios.runner import Runner, Target
 
 SCENARIO = """
 name: bench-year

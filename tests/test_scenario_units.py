@@ -16,7 +16,8 @@ from mockserver.scenarios.generate import plan_usage, sample
 from mockserver.scenarios.loader import load_scenario, schema
 from mockserver.scenarios.locate import bundled_scenarios
 from mockserver.scenarios.refs import RefError, lookup, parse_path, substitute
-from mockserver.scenarios.runner import fault_rule, seconds_of
+from mockserver.scenarios.steps import seconds_of
+from mockserver.scenarios.steps.control import fault_rule
 from mockserver.scenarios.yamlload import load_yaml
 
 

@@ -63,7 +63,8 @@ def replay(scenarios, run_all, list_only, base_url, api_key, target_kind, dashbo
     from .loader import load_scenario
     from .locate import _stem, bundled_scenarios, find_scenario, scenario_files
     from .model import ScenarioError
-    from .runner import Runner, ScenarioResult, Target, scenario_units
+    from .runner import Runner, ScenarioResult, Target
+    from .steps.usage import scenario_units
 
     if list_only:
         for path in bundled_scenarios():
