@@ -16,7 +16,6 @@ from mockserver.app import routes
 from mockserver.operations import BY_NAME, OPERATIONS, PLANES, ROUTE_NAMES, resolve
 from mockserver.pipeline import Pipeline
 from mockserver.runtime import Runtime
-from mockserver.scenarios import runner
 from mockserver.scenarios.actions import ACTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +81,7 @@ def test_scenario_actions_are_operations_of_the_table():
             assert action.operation in BY_NAME, action
 
 
-@pytest.mark.parametrize("module", [testkit, runner, ROOT / "mockserver" / "scenarios"], ids=["testkit", "runner", "scenarios"])
+@pytest.mark.parametrize("module", [testkit, ROOT / "mockserver" / "scenarios"], ids=["testkit", "scenarios"])
 def test_names_the_testkit_and_the_runner_use_exist(module):
     """They call routes by name (operate("mock.clock_set"), path_of("mock.outbox"), …): every name
     they use is in the table, so a renamed or removed route fails here, not in a user's session."""
