@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from .errors import ApiError
@@ -33,20 +33,17 @@ class OperationRoute(Route):
     def __init__(self, path: str, endpoints: dict[str, Pipeline], literal_paths: frozenset[str]):
         self.endpoints = endpoints
         self.literal_paths = literal_paths if "{" in path else frozenset()
-
-        async def dispatch(request: Request) -> Response:
-            return await endpoints[request.method if request.method in endpoints else "GET"](request)  # HEAD: GET
-
-        super().__init__(path, dispatch, methods=sorted(endpoints), name=path)
+        super().__init__(path, next(iter(endpoints.values())), methods=sorted(endpoints), name=path)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["method"] not in self.methods:  # every method of the path, in a stable order
-            allowed = ", ".join(sorted(self.methods))
-            response = error_response(ApiError("METHOD_NOT_ALLOWED", f"{scope['method']} is not allowed on this path",
-                                               headers={"Allow": allowed}))
-            await response(scope, receive, send)
-            return
-        await super().handle(scope, receive, send)
+        method = scope["method"]
+        endpoint = self.endpoints.get(method) or (self.endpoints.get("GET") if method == "HEAD" else None)
+        if endpoint is None:  # every method of the path, in a stable order
+            response = error_response(ApiError("METHOD_NOT_ALLOWED", f"{method} is not allowed on this path",
+                                               headers={"Allow": ", ".join(sorted(self.methods))}))
+        else:
+            response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     def matches(self, scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
         if self.literal_paths and scope.get("path") in self.literal_paths:
@@ -116,10 +113,27 @@ class RawPathRouting:
         await self.app(scope, receive, send)
 
 
+class TableRouter(Router):
+    """Starlette's router, with literal paths found in a dict (most requests) instead of trying
+    every route's pattern in turn; parameterized paths and the rest go the usual way."""
+
+    def __init__(self, routes: list[BaseRoute], **kwargs: Any):
+        super().__init__(routes=routes, **kwargs)
+        self.literal = {r.path: r for r in routes if isinstance(r, OperationRoute) and "{" not in r.path}
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        route = self.literal.get(scope.get("path")) if scope["type"] == "http" else None
+        if route is None:
+            return await super().app(scope, receive, send)
+        scope.setdefault("router", self)
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = {}
+        await route.handle(scope, receive, send)
+
+
 def create_app(runtime: Runtime, lifespan=None) -> RawPathRouting:
-    app = Starlette(lifespan=lifespan, routes=routes(runtime), exception_handlers={HTTPException: _http_error,
-                                                                                Exception: _unexpected})
-    app.router.redirect_slashes = False  # §1.10: no trailing-slash redirects
+    app = Starlette(lifespan=lifespan, exception_handlers={HTTPException: _http_error, Exception: _unexpected})
+    app.router = TableRouter(routes(runtime), lifespan=lifespan, redirect_slashes=False)  # §1.10: no redirects
     app.state.runtime = runtime
     wrapped = RawPathRouting(app)
     wrapped.runtime = runtime

@@ -1,7 +1,10 @@
 """Compact, byte-reproducible JSON for replies and webhook bodies (balance-api.md §1.15).
 
 Amounts are Decimal and are written as JSON numbers whose text is the canonical decimal string
-(never an exponent, never a trailing .0), which the standard json module cannot do.
+(never an exponent, never a trailing .0), which the standard json module cannot do. orjson writes
+everything (its Fragment carries a canonical decimal's text as is); what orjson refuses (a lone
+surrogate, an integer beyond 64 bits) is written by the plain Python writer below, byte for byte
+the same otherwise (the suite compares both on every contract example and webhook body).
 """
 
 from __future__ import annotations
@@ -10,10 +13,30 @@ from decimal import Decimal
 from json.encoder import encode_basestring  # C-accelerated, leaves non-ASCII as is
 from typing import Any
 
+import orjson
+
 from .proofs.primitives import canonical_decimal
 
 
+def _fragment(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(canonical_decimal(value))
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def dumpb(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, default=_fragment)
+    except orjson.JSONEncodeError:
+        return python_dumps(value).encode("utf-8")
+
+
 def dumps(value: Any) -> str:
+    return dumpb(value).decode("utf-8")
+
+
+def python_dumps(value: Any) -> str:
+    """The same text, written in Python (the reference the fast path is held against)."""
     out: list[str] = []
     _write(value, out)
     return "".join(out)
@@ -30,10 +53,6 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
-
-
-def dumpb(value: Any) -> bytes:
-    return dumps(value).encode("utf-8")
 
 
 def _write(value: Any, out: list[str]) -> None:

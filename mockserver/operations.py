@@ -48,6 +48,11 @@ class Operation:
     raw_body: int = 0  # > 0: the body is raw bytes up to this many (state import)
     outside: bool = False  # may wait on webhook receivers: runs in a worker thread, off the event loop
     transaction: bool = True  # False: the handler manages the store itself (state export/import)
+    reads_only: bool | None = None  # the handler never writes (default: GET); no savepoint around it
+
+    @property
+    def writes(self) -> bool:
+        return not (self.reads_only if self.reads_only is not None else self.method == "GET")
 
     @property
     def journaled(self) -> bool:
@@ -119,9 +124,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _api("GET", f"{B}/checkpoints", "balance.checkpoints_list", "list_checkpoints", "List checkpoints (§5.7)",
          query=API_S + "CheckpointsQuery", reply=API_R + "CheckpointList"),
     _api("GET", f"{B}/receipt/{{customerId}}", "balance.receipt", "receipt", "All-time or scoped receipt (§5.9)",
-         query=API_S + "ReceiptQuery", reply=API_R + "Receipt"),
+         query=API_S + "ReceiptQuery", reply=API_R + "Receipt", reads_only=False),
     _api("GET", f"{B}/invoice-proof/{{customerId}}", "balance.invoice_proof", "invoice_proof",
-         "Invoice proof of a scope (§5.10)", query=API_S + "ReceiptQuery", reply=API_R + "Receipt"),
+         "Invoice proof of a scope (§5.10)", query=API_S + "ReceiptQuery", reply=API_R + "Receipt", reads_only=False),
     _api("GET", f"{B}/gaps/{{customerId}}", "balance.gaps", "gaps", "Sequence gaps (§5.11)",
          query=API_S + "GapsQuery", reply=API_R + "GapsReply"),
     _api("GET", f"{B}/usage", "balance.usage", "usage", "Plan usage (§5.12)", reply=API_R + "UsageReply"),
@@ -135,7 +140,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _api("GET", f"{B}/customers/{{customerId}}", "balance.customer", "customer_detail", "One customer (§5.16)",
          query=API_S + "CustomerQuery", reply=API_R + "CustomerDetail"),
     _api("GET", f"{B}/receipts/{{receiptId}}", "balance.receipt_document", "receipt_document",
-         "Receipt document (§5.18)", query=API_S + "ReceiptDocumentQuery", reply=API_R + "ReceiptDocument"),
+         "Receipt document (§5.18)", query=API_S + "ReceiptDocumentQuery", reply=API_R + "ReceiptDocument",
+         reads_only=False),
     _api("GET", f"{B}/webhooks", "balance.webhooks_list", "webhooks_list", "Webhook deliveries (§5.21)",
          query=API_S + "WebhooksQuery", reply=API_R + "DeliveryList"),
     _api("POST", f"{B}/webhooks/{{eventId}}/retry", "balance.webhook_retry", "webhook_retry",
@@ -144,9 +150,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _api("GET", "/api/v1/verify/{root}", "public.verify", "public_verify", "Public verification of a root (§5.19)",
          plane="public", query=API_S + "VerifyQuery", reply=API_R + "VerifyReply", locate="ledger.locate:root"),
     _api("GET", "/api/v1/receipt/{receiptId}.pdf", "public.receipt_pdf", "public_receipt_pdf",
-         "Public receipt as PDF (§5.20)", plane="public", media="application/pdf", locate="ledger.locate:receipt"),
+         "Public receipt as PDF (§5.20)", plane="public", media="application/pdf", locate="ledger.locate:receipt",
+         reads_only=False),
     _api("GET", "/api/v1/receipt/{receiptId}", "public.receipt", "public_receipt", "Public receipt (§5.20)",
-         plane="public", query=API_S + "PageQuery1000", reply=API_R + "PublicReceipt", locate="ledger.locate:receipt"),
+         plane="public", query=API_S + "PageQuery1000", reply=API_R + "PublicReceipt", locate="ledger.locate:receipt",
+         reads_only=False),
     # --- dashboard (§5.23) --------------------------------------------------------------------------
     _api("POST", "/dashboard/customers", "dashboard.customers_create", "dashboard_create_customer",
          "Create a customer (dashboard, §5.23)", plane="dashboard", body=API_S + "DashboardCustomerBody",

@@ -164,9 +164,32 @@ class Runtime:
             return self.load_workspace(conn, workspaces.create(conn, env, public_id, self.wall_ms(),
                                                                json.dumps(self.config.default_settings())))
         ws = Workspace.from_row(row)
+        self._check_key(row["key_active"], ws)
+        return ws
+
+    def open_request(self, conn: sqlite3.Connection, api_key: str | None = None,
+                     ws_id: int | None = None) -> tuple[Workspace, int, int]:
+        """(workspace, virtual now, request number) of a counted request (API, public, page),
+        authenticated by its key (§1.2) or found by `ws_id`; one statement when the workspace
+        exists. A refusal raises: the caller's transaction must then roll back."""
+        if ws_id is not None:
+            row = workspaces.count_request_by_id(conn, ws_id, self.wall_ms())
+        else:
+            env, public_id = parse_api_key(api_key)
+            row = workspaces.count_request_by_key(conn, env, public_id, api_key, self.wall_ms())
+            if row is None:  # a new workspace (open mode), or a refusal
+                ws = self.resolve_workspace(conn, api_key)
+                now, seq = self.begin_request(conn, ws)
+                return ws, now, seq
+            self._check_key(row["key_active"], Workspace.from_row(row))
+        return Workspace.from_row(row), row["clock_last_ms"], row["n_req"]
+
+    def _check_key(self, key_active: int | None, ws: Workspace) -> None:
+        registered = None if key_active is None else bool(key_active)
+        if registered is False:
+            raise ApiError("INVALID_API_KEY", "This API key is disabled")
         if (self.config.strict or ws.settings.get("strictMode")) and registered is None:
             raise ApiError("INVALID_API_KEY", "This API key is not registered on this server (strict mode)")
-        return ws
 
     def load_workspace(self, conn: sqlite3.Connection, ws_id: int) -> Workspace:
         return Workspace.from_row(workspaces.load(conn, ws_id))

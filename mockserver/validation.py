@@ -20,10 +20,20 @@ from pydantic_core import PydanticCustomError
 from .errors import ApiError, validation
 
 
-def fail(reason: str, template: str, member: str | None = None) -> PydanticCustomError:
-    """A validation failure with the contract's reason; `template` names the field as {field}.
-    `member`: the failure is about a member of the value (e.g. vendorAccountId of an item)."""
-    return PydanticCustomError(reason, "{tmpl}", {"tmpl": template, "member": member})
+def fail(reason: str, template: str, member: str | None = None, value: str | None = None) -> PydanticCustomError:
+    """A validation failure with the contract's reason; `template` names the field as {field} and
+    shows `value` (text the caller chose, e.g. a repr of the refused input) as {value}, never
+    formatted into the template by the caller: input may hold braces. `member`: the failure is
+    about a member of the value (e.g. vendorAccountId of an item)."""
+    return PydanticCustomError(reason, "{tmpl}", {"tmpl": template, "member": member, "value": value})
+
+
+_PLACEHOLDER = re.compile(r"\{(field|value)\}")
+
+
+def _message(template: str, field: str, value: str | None) -> str:
+    """The template with {field} and {value} filled in, in one pass (what they bring is not read again)."""
+    return _PLACEHOLDER.sub(lambda m: field if m.group(1) == "field" else (value or ""), template)
 
 
 class Body(BaseModel):
@@ -111,7 +121,7 @@ def error_for(err: dict[str, Any], prefix: str, model: type[BaseModel], data: An
     if "tmpl" in ctx:
         if ctx.get("member"):
             path = f"{path}.{ctx['member']}" if path else ctx["member"]
-        return validation(path, kind, ctx["tmpl"].format(field=path))
+        return validation(path, kind, _message(ctx["tmpl"], path, ctx.get("value")))
     reason = PYDANTIC_REASON.get(kind, "type")
     if kind == "missing":
         message = f"{path} is required"

@@ -228,3 +228,16 @@ def test_fuzz_read_routes_never_500(seeded, route, params):
     response = seeded.call("GET", route, params=params)
     assert response.status_code < 500, response.text
     assert response.json()["success"] is (response.status_code < 300)
+
+
+def test_braces_in_a_refused_value_do_not_break_the_message(mock):
+    """A value echoed in a message is text, never part of a template (schemathesis found a 500)."""
+    from conftest import error_of
+
+    err = error_of(mock.call("POST", "/_mock/faults", json={"match": {"route": "{x}"}, "actions": [{"type": "latency",
+                                                                                                   "ms": 1}]}),
+                   400, "VALIDATION_ERROR")
+    assert err["details"] == {"field": "match.route", "reason": "format"} and "'{x}'" in err["message"]
+    err = error_of(mock.call("GET", "/api/v1/balance/receipts/chk_x", params={"timezone": "{field}"}), 400,
+                   "VALIDATION_ERROR")
+    assert err["message"] == "timezone '{field}' is not an IANA zone known to the server"

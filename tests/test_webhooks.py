@@ -677,3 +677,24 @@ def test_background_errors_are_logged_with_their_traceback(caplog, monkeypatch):
         task.stop()
     record = next(r for r in caplog.records if r.name == "pacspace_mock.webhooks")
     assert record.exc_info and "boom in the outbox" in str(record.exc_info[1])
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_in_the_envelope(mock, server, caplog,
+                                                                                       monkeypatch):
+    """Never expected (the suite fuzzes for it), but when it happens: logged, enveloped, journaled."""
+    import logging
+
+    from mockserver.ledger import deltas
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in the ledger")
+
+    caplog.set_level(logging.ERROR, logger="pacspace_mock")
+    monkeypatch.setattr(deltas, "usage_object", broken)
+    reply = mock.call("GET", f"{B}/usage")
+    assert reply.status_code == 500 and reply.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert reply.headers["X-Request-Id"].startswith("req_")
+    record = next(r for r in caplog.records if r.name == "pacspace_mock")
+    assert record.exc_info and "boom in the ledger" in str(record.exc_info[1])
+    entry = mock.ok("GET", "/_mock/journal", params={"limit": 1})["entries"][0]
+    assert (entry["status"], entry["errorCode"]) == (500, "INTERNAL_ERROR")

@@ -125,7 +125,7 @@ def check_metadata(value: Any) -> Optional[dict]:
     try:
         json_value = metadata_to_json_value(value)
     except ValueError as exc:
-        raise fail("range", "{field}: " + str(exc).replace("{", "(").replace("}", ")")) from None
+        raise fail("range", "{field}: {value}", value=str(exc)) from None
     import rfc8785
 
     if len(rfc8785.dumps(json_value)) > MAX_METADATA_BYTES:
@@ -166,7 +166,7 @@ def check_breakdown(value: Any) -> Optional[dict]:
                 raise ValueError(day)
             parse_date_or_datetime(day)
         except ValueError:
-            raise fail("format", f"{{field}} key {day!r} is not a date YYYY-MM-DD") from None
+            raise fail("format", "{field} key {value} is not a date YYYY-MM-DD", value=repr(day)) from None
         out[day] = check_amount(amount)
     return out
 
@@ -341,7 +341,7 @@ def _timezone(value: Any) -> str:
     try:
         ZoneInfo(value)
     except Exception:  # noqa: BLE001 - any failure means the name is not a zone we know
-        raise fail("format", f"{{field}} {value!r} is not an IANA zone known to the server") from None
+        raise fail("format", "{field} {value} is not an IANA zone known to the server", value=repr(value)) from None
     return value
 
 

@@ -13,7 +13,8 @@ from ..store import journal
 
 def journal_list(ctx: Ctx, call: Call) -> dict[str, Any]:
     q = call.query
-    total, entries = journal.entries(ctx.conn, ctx.ws.id, q.limit, q.route, q.status, q.sinceSeq)
+    keep = int(ctx.ws.settings.get("journalSize", 1000))
+    total, entries = journal.entries(ctx.conn, ctx.ws.id, q.limit, keep, q.route, q.status, q.sinceSeq)
     return {"entries": [json.loads(e) for e in entries], "total": total}
 
 

@@ -54,7 +54,7 @@ def _instant(value: Any) -> int:
     try:
         return parse_rfc3339(value)
     except ValueError as exc:
-        raise fail("format", "{field}: " + str(exc).replace("{", "(").replace("}", ")")) from None
+        raise fail("format", "{field}: {value}", value=str(exc)) from None
 
 
 Instant = Annotated[Optional[int], BeforeValidator(_instant),
@@ -230,7 +230,7 @@ class SeedBody(Body):
 
 def _route(value: Any) -> Any:
     if value is not None and value not in ROUTE_NAMES:
-        raise fail("format", f"{{field}} {value!r} is not a route name")
+        raise fail("format", "{field} {value} is not a route name", value=repr(value))
     return value
 
 

@@ -24,6 +24,29 @@ def find(conn: sqlite3.Connection, env: str, public_id: str, key: str) -> tuple[
     return (row if row["id"] is not None else None), registered
 
 
+_COUNT_REQUEST = (
+    "UPDATE workspaces SET n_req = n_req + 1, clock_last_ms = MAX(COALESCE(clock_last_ms, 0),"
+    " CASE clock_mode WHEN 'frozen' THEN clock_frozen_ms ELSE ?1 + COALESCE(clock_offset_ms, 0) END)"
+)
+
+
+def count_request_by_key(conn: sqlite3.Connection, env: str, public_id: str, key: str,
+                         wall_ms: int) -> sqlite3.Row | None:
+    """One statement for a request of an existing workspace: take its request number and read its
+    clock (stored as the last reading: n_req and clock_last_ms of the row returned are the request's
+    number and now) and whether the full key is registered (`key_active`). None: no workspace yet."""
+    return conn.execute(
+        f"{_COUNT_REQUEST} WHERE env = ?2 AND public_id = ?3"
+        " RETURNING *, (SELECT active FROM api_keys WHERE key = ?4) AS key_active",
+        (wall_ms, env, public_id, key),
+    ).fetchone()
+
+
+def count_request_by_id(conn: sqlite3.Connection, ws_id: int, wall_ms: int) -> sqlite3.Row:
+    """The same for a workspace found from the object a public route addresses."""
+    return conn.execute(f"{_COUNT_REQUEST} WHERE id = ?2 RETURNING *", (wall_ms, ws_id)).fetchone()
+
+
 def load(conn: sqlite3.Connection, ws_id: int) -> sqlite3.Row:
     return conn.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
 
