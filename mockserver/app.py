@@ -101,42 +101,36 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 class RawPathRouting:
-    """Route on the raw path (before percent-decoding); drop the query httpx leaves in raw_path."""
+    """The ASGI entry: routing runs on the raw path (before percent-decoding; the query httpx
+    leaves in raw_path dropped). A literal path of the table goes straight to its operation's
+    pipeline, which answers every error itself; everything else (parameterized paths, static
+    files, the OpenAPI document, unknown paths) goes through Starlette's router."""
 
-    def __init__(self, app):
+    def __init__(self, app: Starlette, literal: dict[str, "OperationRoute"]):
         self.app = app
+        self.literal = literal
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("raw_path"):
-            raw = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
-            scope = {**scope, "path": raw}
+        if scope["type"] == "http":
+            if scope.get("raw_path"):
+                raw = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
+                scope = {**scope, "path": raw}
+            route = self.literal.get(scope["path"])
+            if route is not None:
+                scope["path_params"] = {}
+                await route.handle(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
-class TableRouter(Router):
-    """Starlette's router, with literal paths found in a dict (most requests) instead of trying
-    every route's pattern in turn; parameterized paths and the rest go the usual way."""
-
-    def __init__(self, routes: list[BaseRoute], **kwargs: Any):
-        super().__init__(routes=routes, **kwargs)
-        self.literal = {r.path: r for r in routes if isinstance(r, OperationRoute) and "{" not in r.path}
-
-    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        route = self.literal.get(scope.get("path")) if scope["type"] == "http" else None
-        if route is None:
-            return await super().app(scope, receive, send)
-        scope.setdefault("router", self)
-        scope["endpoint"] = route.endpoint
-        scope["path_params"] = {}
-        await route.handle(scope, receive, send)
-
-
 def create_app(runtime: Runtime, lifespan=None) -> RawPathRouting:
-    app = Starlette(lifespan=lifespan, exception_handlers={HTTPException: _http_error, Exception: _unexpected})
-    app.router = TableRouter(routes(runtime), lifespan=lifespan, redirect_slashes=False)  # §1.10: no redirects
+    table = routes(runtime)
+    app = Starlette(lifespan=lifespan, routes=table,
+                    exception_handlers={HTTPException: _http_error, Exception: _unexpected})
+    app.router.redirect_slashes = False  # §1.10: no trailing-slash redirects
     app.state.runtime = runtime
-    wrapped = RawPathRouting(app)
+    literal = {r.path: r for r in table if isinstance(r, OperationRoute) and "{" not in r.path}
+    wrapped = RawPathRouting(app, literal)
     wrapped.runtime = runtime
     wrapped.starlette = app
     return wrapped
-

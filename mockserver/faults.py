@@ -111,11 +111,14 @@ def answer(fired: Fired, customer_id: str | None) -> ApiError | None:
     return None
 
 
+NO_EFFECTS = Effects()  # most requests: no rule fired (never changed: a fired rule makes its own)
+
+
 def effects(fired: Fired | None) -> Effects:
     """What the actions that let the request run change in it."""
-    out = Effects(fired=fired)
     if fired is None:
-        return out
+        return NO_EFFECTS
+    out = Effects(fired=fired)
     failing = fired.action("fail_verification")
     if failing is not None:
         out.fail_verification = failing.get("message") or VERIFICATION_FAILED_MESSAGE

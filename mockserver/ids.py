@@ -19,16 +19,18 @@ def _h(text: str) -> bytes:
 
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]  # 10 bits at a time: half the steps
 
 
 def _b32(raw: bytes) -> str:
     """RFC 4648 base32, lower case, no padding, for lengths that are multiples of 5 bytes
-    (ours: 10, 15, 20). Python 3.11's base64.b32encode is pure Python and ~10 µs per id."""
+    (ours: 10, 15, 20). Python 3.11's base64.b32encode is pure Python and ~10 µs per id; a
+    request id is made on every request."""
     if len(raw) % 5:
         return base64.b32encode(raw).decode("ascii").lower().rstrip("=")
     value = int.from_bytes(raw, "big")
-    chars = len(raw) * 8 // 5
-    return "".join(_B32[(value >> (5 * (chars - 1 - i))) & 31] for i in range(chars))
+    pairs = len(raw) * 8 // 10
+    return "".join([_B32_PAIRS[(value >> (10 * (pairs - 1 - i))) & 1023] for i in range(pairs)])
 
 
 def counted_id(kind: str, seed: int, env: str, public_id: str, n: int) -> str:

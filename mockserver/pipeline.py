@@ -99,9 +99,18 @@ def error_response(err: ApiError, request_id: str | None = None) -> Response:
                     headers=headers)
 
 
+def header(request: Request, name: str) -> str | None:
+    """A request header (first of its name): from one dict made per request, not a scan per lookup."""
+    found = request.scope.get("pacspace.headers")
+    if found is None:
+        found = request.scope["pacspace.headers"] = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(request.scope.get("headers", ()))}
+    return found.get(name)
+
+
 def request_origin(request: Request) -> str:
     """scheme://host[:port] of the request (its Host header, else the server's address)."""
-    host = request.headers.get("host")
+    host = header(request, "host")
     if not host:
         name, port = request.scope.get("server") or ("localhost", None)
         host = f"{name}:{port}" if port else name
@@ -112,7 +121,7 @@ def request_origin(request: Request) -> str:
 
 async def read_bytes(request: Request, limit: int, what: str) -> bytes:
     """The body, refused as soon as it passes `limit` bytes (nothing beyond it is buffered)."""
-    length = request.headers.get("content-length")
+    length = header(request, "content-length")
     if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit:
         raise ApiError("PAYLOAD_TOO_LARGE", what)
     chunks, size = [], 0
@@ -306,13 +315,13 @@ class Pipeline:
                 raise Refused(self._error(ApiError("NOT_FOUND", "The addressed object was not found")))
             return runtime.open_request(conn, ws_id=ws_id)
         try:
-            key = request.headers.get("x-api-key")
+            key = header(request, "x-api-key")
             if not op.journaled:  # the control plane: not a counted request (§8)
                 ws = runtime.resolve_workspace(conn, key)
                 return ws, runtime.read_clock(conn, ws), None
             counted = runtime.open_request(conn, api_key=key)
             if op.plane == "dashboard":
-                authz = request.headers.get("authorization") or ""
+                authz = header(request, "authorization") or ""
                 if not authz.startswith("Bearer ") or not authz[7:].strip():
                     raise ApiError("UNAUTHORIZED", "A dashboard bearer token (Authorization: Bearer …) is required")
             return counted
@@ -356,6 +365,7 @@ class Pipeline:
         if stored["body_identity"] != state.identity:
             raise ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body",
                            details={"field": "Idempotency-Key", "reason": "conflict"})
+        state.replay = True  # journaled as idempotentReplay (§8.7)
         raise Done(Response(bytes(stored["body"]), status_code=stored["http_status"], media_type=JSON,
                             headers={"X-Request-Id": state.request_id, "Idempotent-Replayed": "true"}))
 
@@ -438,12 +448,12 @@ class Pipeline:
             "latencyMs": int((time.perf_counter() - state.started) * 1000)
                          + (0 if state.waited else state.call.effects.latency_ms),
             "customerId": state.customers[0] if state.customers else None,
-            "idempotencyKey": request.headers.get("idempotency-key"),
-            "idempotentReplay": response.headers.get("Idempotent-Replayed") == "true" or state.replay,
+            "idempotencyKey": header(request, "idempotency-key"),
+            "idempotentReplay": state.replay,
             "errorCode": error_code,
             "fault": fired.journal() if fired else None,
-            "userAgent": request.headers.get("user-agent"),
-            "chainId": request.headers.get("x-chain-id"),
+            "userAgent": header(request, "user-agent"),
+            "chainId": header(request, "x-chain-id"),
         }
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))  # no Decimals: the C encoder
         journal.record(ctx.conn, ctx.ws.id, state.seq, self.op.name, response.status_code, text,
@@ -481,7 +491,7 @@ class Admitted:
 
 
 def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
+    key = header(request, "idempotency-key")
     if key is None:
         return None
     if not IDEMPOTENCY_KEY_RE.match(key):
