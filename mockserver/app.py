@@ -112,9 +112,8 @@ class RawPathRouting:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            if scope.get("raw_path"):
-                raw = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
-                scope = {**scope, "path": raw}
+            if scope.get("raw_path"):  # this request's own scope: changed in place
+                scope["path"] = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
             route = self.literal.get(scope["path"])
             if route is not None:
                 scope["path_params"] = {}

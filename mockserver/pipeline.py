@@ -240,7 +240,7 @@ class Pipeline:
                 ws = runtime.load_workspace(conn, state.ctx.ws.id)
                 state.waited = bool(state.call.effects.latency_ms)  # the request's now is read after the wait
                 now = runtime.read_clock(conn, ws) if state.waited else state.ctx.now
-                state.ctx = Ctx(runtime, conn, ws, now, state.ctx.origin)
+                state.ctx = Ctx(runtime, conn, ws, now, state.ctx.origin_of)
                 apply_due(state.ctx)
             return self._execute(state), 0, None
 
@@ -262,7 +262,7 @@ class Pipeline:
                 raise Done(self._error(exc)) from None
             raise Done(self._reply(ctx, call, None, result, None))
         request_id = runtime.counted_id(ws, "req", seq) if seq is not None else None
-        ctx = Ctx(runtime, conn, ws, now, runtime.origin(ws, request_origin(request)))
+        ctx = Ctx(runtime, conn, ws, now, lambda: runtime.origin(ws, request_origin(request)))
         apply_due(ctx)
         state = Admitted(ctx, Call(op, path, None, None, request.headers, request.cookies), seq, request_id,
                          started, request, _customer_ids(path, request, body))

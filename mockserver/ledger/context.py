@@ -17,7 +17,15 @@ class Ctx:
     conn: sqlite3.Connection
     ws: "Workspace"  # None only for the global operations (§8.9)
     now: int  # virtual now, ms since the epoch, read once per request (balance-api.md §3.1)
-    origin: str  # public origin for URLs, never ending with "/"
+    # public origin for URLs, never ending with "/": a string, or a function that makes it when a
+    # reply first needs it (most replies hold no URL)
+    origin_of: str | Callable[[], str] = ""
+
+    @property
+    def origin(self) -> str:
+        if callable(self.origin_of):
+            self.origin_of = self.origin_of()
+        return self.origin_of
 
     def next_number(self, kind: str, count: int = 1) -> int:
         return self.runtime.next_number(self.conn, self.ws, kind, count)

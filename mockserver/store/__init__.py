@@ -32,18 +32,9 @@ class Store:
         with self.transaction():
             create_schema(self.conn)
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self.conn.execute("COMMIT")
+    def transaction(self) -> "_Transaction":
+        """BEGIN IMMEDIATE ... COMMIT under the store lock, rolled back on any exception."""
+        return _Transaction(self)
 
     @contextmanager
     def savepoint(self, name: str = "handler") -> Iterator[None]:
@@ -123,6 +114,32 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+class _Transaction:
+    """The context manager of Store.transaction (a class: it runs on every request)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store._lock.acquire()
+        try:
+            store.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            store._lock.release()
+            raise
+        return store.conn
+
+    def __exit__(self, kind, value, traceback) -> None:
+        store = self.store
+        try:
+            store.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            store._lock.release()
 
 
 __all__ = ["Store", "SCHEMA_VERSION"]
