@@ -21,7 +21,19 @@ from .proofs.primitives import canonical_decimal
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(canonical_decimal(value))
+    if isinstance(value, CanonicalNumber):
+        return orjson.Fragment(value.text)
     raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+class CanonicalNumber:
+    """A number already in canonical decimal text (a stored amount), written as is: the same
+    bytes as its Decimal, without parsing and canonicalizing it again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 def dumpb(value: Any) -> bytes:
@@ -68,6 +80,8 @@ def _write(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif isinstance(value, Decimal):
         out.append(canonical_decimal(value))
+    elif isinstance(value, CanonicalNumber):
+        out.append(value.text)
     elif isinstance(value, dict):
         if not value:
             out.append("{}")

@@ -95,7 +95,7 @@ class Workspace:
     def chain_id(self) -> int:
         return chain_id_for(self.env)
 
-    @property
+    @cached_property
     def tenant_id(self) -> str:
         return ids.tenant_id(self.public_id)
 

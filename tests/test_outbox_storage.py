@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import Mock
@@ -78,3 +79,47 @@ if __name__ == "__main__":  # rewrite the pinned file (only ever from the releas
         entry["bodySha256"] = hashlib.sha256(entry["body"].encode()).hexdigest()
     PINNED.write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {len(found)} entries to {PINNED}", file=sys.stderr)
+
+
+def test_a_release_1_database_is_upgraded_in_place_and_serves_what_it_stored(tmp_path):
+    """A file written by release 1 (schema 1: every event body stored, receipt_id on each delta,
+    attempt logs as objects) opens, is upgraded in its own transaction, and answers as before;
+    deltas verified after the upgrade get rendered bodies that continue the same chain."""
+    import sqlite3
+
+    from mockserver.embedded import EmbeddedServer
+    from mockserver.runtime import Runtime, ServerConfig
+    from mockserver.store import Store
+    from mockserver.store.schema import SCHEMA_VERSION
+
+    path = str(tmp_path / "release1.sqlite")
+    old = sqlite3.connect(path)
+    old.executescript((Path(__file__).parent / "data" / "schema_v1_outbox.sql").read_text(encoding="utf-8"))
+    stored = old.execute("SELECT event_id, body, attempt_log FROM events ORDER BY n").fetchall()
+    receipts = dict(old.execute("SELECT record_id, receipt_id FROM deltas").fetchall())
+    old.close()
+    assert len(stored) == 3 and len(receipts) == 4
+
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert "receipt_id" not in [r[1] for r in store.conn.execute("PRAGMA table_info(deltas)")]
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+    with EmbeddedServer(Runtime(ServerConfig(seed=7), db_path=path)) as srv:
+        mock = Mock(srv.url, "pk_test_release1")
+        entries = mock.ok("GET", "/_mock/webhooks/outbox", params={"limit": 100})["entries"]
+        assert [(e["eventId"], e["body"]) for e in entries] == [(i, body) for i, body, _ in stored]
+        assert [e["attemptLog"] for e in entries] == [json.loads(log) for _, _, log in stored]
+        for record_id, receipt_id in receipts.items():
+            assert mock.ok("GET", f"{B}/delta/{record_id}")["receiptId"] == receipt_id
+        mock.ok("POST", "/_mock/clock/advance", json={"seconds": 3})  # the queued delta verifies now
+        entries = mock.ok("GET", "/_mock/webhooks/outbox", params={"limit": 100})["entries"]
+        assert [(e["eventId"], e["body"]) for e in entries[:3]] == [(i, body) for i, body, _ in stored]
+        last = json.loads(entries[3]["body"])
+        previous = json.loads(stored[2][1])
+        assert last["data"]["proof"]["previousProofHash"] == previous["data"]["proof"]["proofHash"]
+        assert last["data"]["period"]["deltaCount"] == previous["data"]["period"]["deltaCount"] + 1
+        assert (Decimal(str(last["data"]["period"]["netDelta"]))
+                == Decimal(str(previous["data"]["period"]["netDelta"])) - 1)
+        assert entries[3]["attemptLog"][0]["signature"].startswith("v1=")

@@ -53,6 +53,18 @@ def _wait_for(received, count: int, url: str) -> list[dict]:
         time.sleep(0.02)
 
 
+def _recorded_entry(served: Served, attempts: int) -> dict:
+    """The only outbox entry once its attempt number `attempts` is recorded: the receiver holds a
+    POST slightly before the server has written what the receiver answered."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        entry, = _control(served, "GET", "/_mock/webhooks/outbox")["entries"]
+        if len(entry["attemptLog"]) >= attempts:
+            return entry
+        assert time.monotonic() < deadline, f"attempt {attempts} was not recorded within {DEADLINE_S} s"
+        time.sleep(0.02)
+
+
 def _emit(served: Served, reference: str) -> dict:
     reply = requests.post(f"{served.url}{B}/delta", headers=KEY, timeout=10, json={
         "customerId": "cust_hooks", "delta": -7, "reason": "usage", "referenceId": reference})
@@ -72,7 +84,7 @@ def test_background_task_delivers_a_signed_event(served, receiver):
     assert event["event"] == "delta.verified" and event["data"]["recordId"] == delta["recordId"]
     assert headers["X-Webhook-Event"] == "delta.verified" and headers["X-PacSpace-Delivery-Attempt"] == "1"
     assert headers["User-Agent"] == "pacspace-mock-webhooks/1" and headers["X-Event-ID"] == event["id"]
-    entry, = _control(served, "GET", "/_mock/webhooks/outbox")["entries"]
+    entry = _recorded_entry(served, 1)
     assert entry["body"] == body  # the stored bytes, exactly
     assert (entry["deliveryStatus"], entry["attempts"], entry["lastResponseStatus"], entry["captured"]) == (
         "delivered", 1, 200, False)
@@ -86,7 +98,7 @@ def test_a_failing_receiver_is_retried_on_schedule(served, receiver):
     _control(served, "PUT", "/_mock/webhooks/config", {"url": url})
     _emit(served, "r2")
     first, = _wait_for(receiver.received, 1, url)
-    entry, = _control(served, "GET", "/_mock/webhooks/outbox")["entries"]
+    entry = _recorded_entry(served, 1)
     assert (entry["deliveryStatus"], entry["attempts"], entry["lastError"], entry["lastResponseStatus"]) == (
         "pending", 1, "http_500", 500)
     from conftest import to_ms
@@ -105,7 +117,7 @@ def test_a_failing_receiver_is_retried_on_schedule(served, receiver):
     first_body = first["body"]
     second = _wait_for(receiver.received, 2, url)[1]
     assert second["headers"]["X-PacSpace-Delivery-Attempt"] == "2" and second["body"] == first_body
-    entry, = _control(served, "GET", "/_mock/webhooks/outbox")["entries"]
+    entry = _recorded_entry(served, 2)
     assert (entry["deliveryStatus"], entry["attempts"], entry["lastResponseStatus"]) == ("delivered", 2, 200)
     log = entry["attemptLog"]
     assert [a["responseStatus"] for a in log] == [500, 200]

@@ -149,11 +149,8 @@ def demo(server):
     replies["checkpoints_compare"] = m.call(
         "GET", f"/api/v1/balance/checkpoints/compare?customerId={CUSTOMER}&from=chk_5iozcxsxwuul5we76iml5lp6"
         f"&to={replies['custom_checkpoint'].json()['data']['checkpointId']}")
-    replies["events"] = {
-        row["event"]: row["body"] for row in reversed(server.runtime.store.conn.execute(
-            "SELECT e.event, e.body FROM events e JOIN workspaces w ON w.id = e.ws"
-            " WHERE w.public_id = 'demo' AND w.env = 'test' ORDER BY e.n").fetchall())
-    }
+    outbox = m.call("GET", "/_mock/webhooks/outbox?limit=1000").json()["data"]["entries"]
+    replies["events"] = {entry["event"]: entry["body"] for entry in reversed(outbox)}  # the first of each type
     return replies
 
 

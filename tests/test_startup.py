@@ -193,25 +193,3 @@ def test_loopback_client_keeps_one_connection_per_thread(pacspace_server):
 def test_fixture_calls_are_journaled_with_the_testkit_user_agent(pacspace):
     pacspace.call("GET", "/api/v1/balance/limits")
     assert pacspace.journal.entries(limit=1)[0]["userAgent"] == USER_AGENT
-
-
-def test_a_version_1_database_file_is_upgraded_when_opened(tmp_path):
-    """Files written by the previous release (schema 1, no delivery claims) open and gain the column."""
-    import sqlite3
-
-    from mockserver.store.schema import SCHEMA_VERSION
-
-    path = str(tmp_path / "v1.sqlite")
-    Store(path).close()
-    old = sqlite3.connect(path)
-    old.execute('ALTER TABLE "events" DROP COLUMN "claimed_until_ms"')
-    old.execute('ALTER TABLE "idempotency_keys" DROP COLUMN "pending_wall_ms"')
-    old.execute("PRAGMA user_version = 1")
-    old.commit()
-    old.close()
-    store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
-    columns = [r[1] for r in store.conn.execute("PRAGMA table_info(events)")]
-    assert columns[-1] == "claimed_until_ms"
-    columns = [r[1] for r in store.conn.execute("PRAGMA table_info(idempotency_keys)")]
-    assert columns[-1] == "pending_wall_ms"

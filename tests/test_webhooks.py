@@ -666,7 +666,7 @@ def test_background_errors_are_logged_with_their_traceback(caplog, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom in the outbox")
 
-    monkeypatch.setattr(deliveries, "next_due", broken)
+    monkeypatch.setattr(deliveries, "captures", broken)
     task = background.BackgroundDelivery(runtime, interval=0.01).start()
     try:
         deadline = time.monotonic() + 10

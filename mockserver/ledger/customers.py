@@ -180,14 +180,15 @@ def customer_detail(ctx: Ctx, customer_id: str, delta_page: int, delta_limit: in
     if period is not None:
         activity_where, activity_args = window, [c["id"], start, end]
     activity_total = conn.execute(f"SELECT COUNT(*) FROM deltas WHERE {activity_where}", activity_args).fetchone()[0]
+    from ..proofs.objects import anchor_reference
+    from .deltas import RECEIPT_ID  # deltas imports this module
+
     items = []
     for d in conn.execute(
-        f"SELECT record_id, sequence, amount, reason, reference_id, status, recorded_ms, receipt_id FROM deltas"
+        f"SELECT record_id, sequence, amount, reason, reference_id, status, recorded_ms, {RECEIPT_ID} FROM deltas"
         f" WHERE {activity_where} ORDER BY sequence DESC LIMIT ? OFFSET ?",
         [*activity_args, delta_limit, (delta_page - 1) * delta_limit],
     ):
-        from ..proofs.objects import anchor_reference
-
         items.append(
             {
                 "recordId": d["record_id"],

@@ -23,9 +23,11 @@ from .amounts import split_amount
 from .context import Ctx
 from .customers import create_customer, find_customer
 
+# A delta's receiptId is its batch's proof hash, read through the batch (never stored twice).
+RECEIPT_ID = "(SELECT proof_hash FROM batches WHERE batches.id = deltas.batch) AS receipt_id"
 DELTA_COLUMNS = (
     "id, n, record_id, customer, customer_id, sequence, amount, reason, reference_id, metadata, adjusts,"
-    " metadata_digest, fingerprint, receipt_id, batch, batch_index, recorded_ms, status, processing_ms,"
+    f" metadata_digest, fingerprint, {RECEIPT_ID}, batch, batch_index, recorded_ms, status, processing_ms,"
     " verified_ms, failed_ms, error_message"
 )
 
@@ -296,12 +298,12 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
         rows.append((
             ws.id, nd["n"], nd["record_id"], nd["customer"], nd["customer_id"], nd["sequence"], nd["amount"],
             units, hi, lo, item["reason"], item.get("referenceId"), nd["metadata"], nd["adjusts"],
-            nd["metadata_digest"], nd["fingerprint"], proof_hash, batch_rowid, i, ctx.now,
+            nd["metadata_digest"], nd["fingerprint"], batch_rowid, i, ctx.now,
         ))
     conn.executemany(
         "INSERT INTO deltas (ws, n, record_id, customer, customer_id, sequence, amount, units, frac_hi, frac_lo,"
-        " reason, reference_id, metadata, adjusts, metadata_digest, fingerprint, receipt_id, batch, batch_index,"
-        " recorded_ms, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED')",
+        " reason, reference_id, metadata, adjusts, metadata_digest, fingerprint, batch, batch_index,"
+        " recorded_ms, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED')",
         rows,
     )
     for cid, seq in sequences.items():

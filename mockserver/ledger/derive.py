@@ -11,7 +11,7 @@ from .amounts import add, join_sums
 from ..paging import offset_page
 from .context import Ctx
 from .customers import require_customer
-from .deltas import DELTA_COLUMNS, delta_object
+from .deltas import DELTA_COLUMNS, RECEIPT_ID, delta_object
 from .events import write_event
 from .scope import DAY_MS, Scope, resolve_position
 
@@ -47,7 +47,7 @@ def compute_balance(ctx: Ctx, customer: sqlite3.Row, scope: Scope, starting: Dec
     latest = None
     if row[4] is not None:
         latest = ctx.conn.execute(
-            "SELECT record_id, receipt_id, sequence FROM deltas WHERE customer = ? AND sequence = ?",
+            f"SELECT record_id, {RECEIPT_ID}, sequence FROM deltas WHERE customer = ? AND sequence = ?",
             (customer["id"], row[4]),
         ).fetchone()
     return {

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from ..proofs.primitives import canonical_decimal, format_ts, period_of
+from ..proofs.primitives import canonical_decimal, period_of
 from .amounts import add
 from .context import Ctx
-from .deltas import VERIFICATION_FAILED_MESSAGE, stored_json, usage_object
-from .events import write_event, write_events
+from .deltas import VERIFICATION_FAILED_MESSAGE, usage_object
+from .events import event_facts, write_delta_events, write_event
 
 KIND_ORDER = {"processing": 0, "verify": 1, "checkpoint": 2}
 
@@ -91,20 +90,20 @@ def _batch_processing(ctx: Ctx, batch: int, due: int, counts: dict[str, int]) ->
 
 def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) -> None:
     """VERIFIED (or FAILED) for every delta of a batch, with its webhook events. All deltas of a
-    batch share recordedAt, so their period statistics are read and written once."""
+    batch share recordedAt, so their period statistics are read and written once; the events'
+    bodies are rendered from the ledger when read (events.py), with the facts stored here."""
     conn = ctx.conn
-    batch = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_rowid,)).fetchone()
+    batch = conn.execute("SELECT state, processing_due_ms, created_ms, fail_message FROM batches WHERE id = ?",
+                         (batch_rowid,)).fetchone()
     processing_at = batch["processing_due_ms"]
-    rows = conn.execute(
-        "SELECT id, record_id, customer_id, amount, reason, reference_id, metadata, sequence, recorded_ms,"
-        " fingerprint, n, status FROM deltas WHERE batch = ? ORDER BY batch_index",
-        (batch_rowid,),
-    ).fetchall()
+    rows = conn.execute("SELECT id, customer_id, amount FROM deltas WHERE batch = ? ORDER BY batch_index",
+                        (batch_rowid,)).fetchall()
     if batch["state"] == "QUEUED":  # both due at once: the PROCESSING step happened at its own due time
         counts["transitions"] += len(rows)
-    conn.execute("UPDATE batches SET state = 'DONE' WHERE id = ?", (batch_rowid,))
+    period = period_of(batch["created_ms"])
     failure = batch["fail_message"]
     if failure is not None:
+        conn.execute("UPDATE batches SET state = 'DONE' WHERE id = ?", (batch_rowid,))
         conn.execute(
             "UPDATE deltas SET status = 'FAILED', processing_ms = COALESCE(processing_ms, ?), failed_ms = ?,"
             " error_message = ? WHERE batch = ?",
@@ -112,13 +111,8 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
         )
         # failed items are not charged (§5.1, §5.12): they leave the month's consumed count
         conn.execute("UPDATE month_stats SET consumed = consumed - ? WHERE ws = ? AND period = ?",
-                     (len(rows), ctx.ws.id, period_of(batch["created_ms"])))
-        write_events(ctx, [("delta.failed", {
-            "recordId": d["record_id"], "customerId": d["customer_id"], "delta": Decimal(d["amount"]),
-            "reason": d["reason"], "referenceId": d["reference_id"], "sequenceNumber": str(d["sequence"]),
-            "receiptId": batch["proof_hash"], "status": "FAILED", "error": "VERIFICATION_FAILED",
-            "message": failure or VERIFICATION_FAILED_MESSAGE, "failedAt": format_ts(due),
-        }, due, d["customer_id"]) for d in rows])
+                     (len(rows), ctx.ws.id, period))
+        write_delta_events(ctx, "delta.failed", due, [(d["id"], d["customer_id"]) for d in rows])
         counts["transitions"] += len(rows)
         counts["events"] += len(rows)
         return
@@ -127,68 +121,30 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
         " WHERE batch = ?",
         (processing_at, due, batch_rowid),
     )
-    item_hashes = [d["fingerprint"] for d in rows]
-    stamp = format_ts(due)
-    period = period_of(batch["created_ms"])
     stats = conn.execute(
         "SELECT verified_count, verified_net FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)
     ).fetchone()
     count = stats["verified_count"] if stats else 0
     net = Decimal(stats["verified_net"] if stats else "0")
     usage = usage_object(ctx, due)
-    events = []
+    facts = event_facts(count, net, {
+        "plan": usage["plan"],
+        "periodId": usage["period"],
+        "includedDeltas": usage["includedDeltas"],
+        "consumedDeltas": usage["consumedDeltas"],
+        "remainingDeltas": usage["remainingDeltas"],
+        "overageRate": None,
+    })
+    conn.execute("UPDATE batches SET state = 'DONE', event_facts = ? WHERE id = ?", (facts, batch_rowid))
     for d in rows:
-        count += 1
         net = add(net, Decimal(d["amount"]))
-        data: dict[str, Any] = {
-            "receiptId": batch["proof_hash"],
-            "deltaIndex": d["n"],
-            "status": "VERIFIED",
-            "verifiedAt": stamp,
-            "verificationId": batch["anchor"],
-            "delta": {
-                "customerId": d["customer_id"],
-                "amount": Decimal(d["amount"]),
-                "reason": d["reason"],
-                "referenceId": d["reference_id"],
-                "metadata": stored_json(d["metadata"]),
-                "submittedAt": format_ts(d["recorded_ms"]),
-            },
-            "proof": {
-                "proofHash": batch["proof_hash"],
-                "contentHash": d["fingerprint"],
-                "itemHashes": item_hashes,
-                "previousProofHash": batch["previous_proof_hash"],
-                "itemsRoot": batch["items_root"],
-                "batchSequence": batch["batch_sequence"],
-                "ledgerId": ctx.ws.ledger_id,
-                "proofScheme": "pacspace-mock/v1",
-            },
-            "verification": {"verified": True, "latencyMs": due - d["recorded_ms"], "discrepancies": []},
-            "period": {"id": period, "deltaCount": count, "netDelta": net},
-            "usage": {
-                "plan": usage["plan"],
-                "periodId": usage["period"],
-                "includedDeltas": usage["includedDeltas"],
-                "consumedDeltas": usage["consumedDeltas"],
-                "remainingDeltas": usage["remainingDeltas"],
-                "overageRate": None,
-            },
-            "recordId": d["record_id"],
-            "customerId": d["customer_id"],
-            "sequenceNumber": str(d["sequence"]),
-            "referenceId": d["reference_id"],
-            "verificationReference": batch["anchor"],
-            "blockTimestamp": stamp,
-        }
-        events.append(("delta.verified", data, due, d["customer_id"]))
     conn.execute(
         "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, 0, ?, ?)"
         " ON CONFLICT (ws, period) DO UPDATE SET verified_count = excluded.verified_count,"
         " verified_net = excluded.verified_net",
-        (ctx.ws.id, period, count, canonical_decimal(net)),
+        (ctx.ws.id, period, count + len(rows), canonical_decimal(net)),
     )
-    write_events(ctx, events)
+    write_delta_events(ctx, "delta.verified", due, [(d["id"], d["customer_id"]) for d in rows])
     counts["transitions"] += len(rows)
     counts["events"] += len(rows)
 

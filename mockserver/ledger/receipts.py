@@ -31,7 +31,8 @@ def _links(ctx: Ctx, c: sqlite3.Row) -> dict[str, str]:
 
 def receipt_lines(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bool = False) -> list[dict[str, Any]]:
     rows = ctx.conn.execute(
-        "SELECT i.leaf_index, d.* FROM checkpoint_items i JOIN deltas d ON d.id = i.delta"
+        "SELECT i.leaf_index, d.*, b.proof_hash AS receipt_id FROM checkpoint_items i JOIN deltas d ON d.id = i.delta"
+        " JOIN batches b ON b.id = d.batch"
         " WHERE i.checkpoint = ? AND i.leaf_index >= ? ORDER BY i.leaf_index LIMIT ?",
         (c["id"], offset, limit),
     ).fetchall()

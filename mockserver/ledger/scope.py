@@ -220,7 +220,9 @@ def resolve_position(ctx: Ctx, customer: sqlite3.Row, scope: Scope) -> None:
                 position = row[0] or 0
         else:
             row = conn.execute(
-                "SELECT MAX(sequence) FROM deltas WHERE customer = ? AND receipt_id = ?", (customer["id"], value)
+                "SELECT MAX(sequence) FROM deltas WHERE customer = ?"
+                " AND batch = (SELECT id FROM batches WHERE ws = ? AND proof_hash = ?)",
+                (customer["id"], ctx.ws.id, value),
             ).fetchone()
             position = row[0]
     else:

@@ -47,6 +47,31 @@ def next_due(conn: sqlite3.Connection, ws_id: int, until_ms: int, wall_ms: int) 
     ).fetchone()
 
 
+def due_rows(conn: sqlite3.Connection, ws_id: int, until_ms: int | None, before_ms: int | None, wall_ms: int,
+             limit: int) -> list[sqlite3.Row]:
+    """Pending deliveries not in flight, due at or before until_ms (None: any) and before
+    before_ms (None: any), due first then in event order; at most `limit`."""
+    sql = f"SELECT * FROM events WHERE ws = ? AND delivery_status = 'pending' AND {UNCLAIMED}"
+    args: list[Any] = [ws_id, wall_ms]
+    if until_ms is not None:
+        sql += " AND next_attempt_ms <= ?"
+        args.append(until_ms)
+    if before_ms is not None:
+        sql += " AND next_attempt_ms < ?"
+        args.append(before_ms)
+    return conn.execute(sql + " ORDER BY next_attempt_ms, n LIMIT ?", [*args, limit]).fetchall()
+
+
+def record_captures(conn: sqlite3.Connection, rows: list[tuple[int, int, int, int, str, int]]) -> None:
+    """Successful captured attempts: (attempts, auto_attempts, at, delivered_ms, attempt_log, rowid)."""
+    conn.executemany(
+        "UPDATE events SET attempts = MAX(attempts, ?), auto_attempts = ?, delivery_status = 'delivered',"
+        " next_attempt_ms = NULL, last_attempt_ms = ?, last_response_status = NULL, last_error = NULL,"
+        " delivered_ms = ?, url = NULL, captured = 1, attempt_log = ?, claimed_until_ms = NULL WHERE id = ?",
+        rows,
+    )
+
+
 def pending_ids(conn: sqlite3.Connection, ws_id: int, due_by: int | None, wall_ms: int) -> list[int]:
     """Pending deliveries not in flight, in event order: all of them, or those due by `due_by`."""
     sql = f"SELECT id FROM events WHERE ws = ? AND delivery_status = 'pending' AND {UNCLAIMED}"

@@ -9,14 +9,9 @@ process start, a fifth of the pytest plugin's session budget, for twenty lines o
 from __future__ import annotations
 
 import sqlite3
+from typing import Callable, Union
 
 SCHEMA_VERSION = 2
-# What each older version needs to become the current one, in order (files written by earlier
-# releases open and are upgraded in place, in the transaction that opens them).
-MIGRATIONS: dict[int, list[str]] = {
-    1: ['ALTER TABLE "events" ADD COLUMN "claimed_until_ms" INTEGER',
-        'ALTER TABLE "idempotency_keys" ADD COLUMN "pending_wall_ms" INTEGER'],
-}
 
 TABLES: dict[str, dict] = {
     "workspaces": dict(
@@ -44,6 +39,9 @@ TABLES: dict[str, dict] = {
             "id": int, "ws": int, "batch_sequence": int, "item_count": int, "items_root": str,
             "previous_proof_hash": str, "proof_hash": str, "anchor": str, "created_ms": int,
             "processing_due_ms": int, "verify_due_ms": int, "state": str, "fail_message": str,
+            # what the batch's delta.verified events said that the ledger does not keep: the
+            # month's verified count and net before the batch, and the usage at that instant (JSON)
+            "event_facts": str,
         },
         pk="id",
         not_null={"ws", "batch_sequence", "proof_hash"},
@@ -53,7 +51,8 @@ TABLES: dict[str, dict] = {
             "id": int, "ws": int, "n": int, "record_id": str, "customer": int, "customer_id": str,
             "sequence": int, "amount": str, "units": int, "frac_hi": int, "frac_lo": int,
             "reason": str, "reference_id": str, "metadata": str, "adjusts": str,
-            "metadata_digest": str, "fingerprint": str, "receipt_id": str, "batch": int, "batch_index": int,
+            # receiptId is the batch's proof hash: read through `batch`, not stored per delta
+            "metadata_digest": str, "fingerprint": str, "batch": int, "batch_index": int,
             "recorded_ms": int, "status": str, "processing_ms": int, "verified_ms": int,
             "failed_ms": int, "error_message": str,
         },
@@ -89,7 +88,9 @@ TABLES: dict[str, dict] = {
     "events": dict(
         columns={
             "id": int, "ws": int, "n": int, "event_id": str, "event": str, "created_ms": int,
-            "body": str, "customer_id": str, "delivery_status": str, "attempts": int,
+            # body: the exact JSON text, or NULL when it is rendered from the ledger (delta
+            # events, from the delta row `source` and its batch: ledger/events.py)
+            "body": str, "source": int, "customer_id": str, "delivery_status": str, "attempts": int,
             "auto_attempts": int, "next_attempt_ms": int, "last_attempt_ms": int,
             "last_response_status": int, "last_error": str, "delivered_ms": int, "url": str,
             "captured": int, "attempt_log": str,
@@ -97,7 +98,7 @@ TABLES: dict[str, dict] = {
             "claimed_until_ms": int,
         },
         pk="id",
-        not_null={"ws", "event_id", "event", "body"},
+        not_null={"ws", "event_id", "event"},
     ),
     "fault_rules": dict(
         columns={"id": int, "ws": int, "n": int, "rule": str, "matched": int, "fired": int, "created_ms": int},
@@ -140,7 +141,6 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("deltas", ["ws", "customer_id", "reference_id"], True, "reference_id IS NOT NULL"),
     # derive: sums over one customer's VERIFIED window read from the index alone
     ("deltas", ["customer", "status", "recorded_ms", "sequence", "units", "frac_hi", "frac_lo"], False, None),
-    ("deltas", ["receipt_id"], False, None),
     ("deltas", ["customer", "recorded_ms"], False, None),
     ("deltas", ["batch"], False, None),
     ("deltas", ["ws", "recorded_ms"], False, None),
@@ -165,6 +165,47 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
 SQL_TYPES = {int: "INTEGER", str: "TEXT", bytes: "BLOB"}
 
 
+def rebuild(table: str) -> Callable[[sqlite3.Connection], None]:
+    """A migration step that gives an existing table the current definition (SQLite cannot drop a
+    NOT NULL or, before 3.35, a column in place): a new table, the shared columns copied, the old
+    one dropped, the new one renamed, its indexes made again."""
+
+    def step(conn: sqlite3.Connection) -> None:
+        old = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        shared = ", ".join(f'"{c}"' for c in TABLES[table]["columns"] if c in old)
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                                    " AND sql IS NOT NULL", (table,)).fetchall():
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.execute(table_sql(f"{table}__new", TABLES[table]))
+        conn.execute(f'INSERT INTO "{table}__new" ({shared}) SELECT {shared} FROM "{table}"')
+        conn.execute(f'DROP TABLE "{table}"')
+        conn.execute(f'ALTER TABLE "{table}__new" RENAME TO "{table}"')
+        create_indexes(conn, table)
+
+    return step
+
+
+# What each older version needs to become the current one, in order (files written by earlier
+# releases open and are upgraded in place, in the transaction that opens them). Version 1 events
+# keep their stored bodies; version 1 deltas lose the receipt_id copy of their batch's hash.
+MIGRATIONS: dict[int, list[Union[str, Callable[[sqlite3.Connection], None]]]] = {
+    1: ['ALTER TABLE "idempotency_keys" ADD COLUMN "pending_wall_ms" INTEGER',
+        'ALTER TABLE "batches" ADD COLUMN "event_facts" TEXT',
+        rebuild("events"), rebuild("deltas")],
+}
+
+
+def create_indexes(conn: sqlite3.Connection, only: str | None = None) -> None:
+    for table, columns, unique, where in INDEXES:
+        if only is not None and table != only:
+            continue
+        index_name = f"idx_{table}_{'_'.join(columns)}"
+        conn.execute(
+            f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {index_name} "
+            f"ON {table} ({', '.join(columns)})" + (f" WHERE {where}" if where else "")
+        )
+
+
 def table_sql(name: str, spec: dict) -> str:
     """CREATE TABLE for one entry of TABLES: a single `pk` is the column's PRIMARY KEY (an
     INTEGER one is the rowid), a tuple a table constraint; `not_null` columns are NOT NULL."""
@@ -186,19 +227,13 @@ def create_schema(conn: sqlite3.Connection) -> None:
         return
     if 0 < version < SCHEMA_VERSION and all(v in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
         for v in range(version, SCHEMA_VERSION):
-            for statement in MIGRATIONS[v]:
-                conn.execute(statement)
+            for step in MIGRATIONS[v]:
+                step(conn) if callable(step) else conn.execute(step)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
     if version != 0:
         raise RuntimeError(f"database schema version {version} is not {SCHEMA_VERSION}")
     for name, spec in TABLES.items():
         conn.execute(table_sql(name, spec))
-    for table, columns, unique, where in INDEXES:
-        index_name = f"idx_{table}_{'_'.join(columns)}"
-        sql = (
-            f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {index_name} "
-            f"ON {table} ({', '.join(columns)})" + (f" WHERE {where}" if where else "")
-        )
-        conn.execute(sql)
+    create_indexes(conn)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -41,6 +41,8 @@ def deliver_workspace(runtime: Runtime, ws_id: int, stopping: threading.Event | 
 
 def _attempt_due(ctx: Ctx, stopping: threading.Event | None):
     attempts = 0
+    if deliveries.captures(ctx):
+        return deliveries.capture_due(ctx, ctx.now, stand=False, stopping=stopping.is_set if stopping else None)
     while not (stopping and stopping.is_set()) and (row := deliveries.next_due(ctx, ctx.now)) is not None:
         yield from deliveries.attempt(ctx, row, manual=False)
         attempts += 1

@@ -16,6 +16,7 @@ from typing import Any, Callable, Generator
 
 from .. import faults, ids
 from ..errors import not_found
+from ..ledger import events
 from ..ledger.context import Ctx, Outside
 from ..paging import offset_page
 from ..store import outbox as outbox_rows
@@ -108,8 +109,31 @@ def outbox(ctx: Ctx, event: str | None, status: str | None, limit: int, offset: 
     """GET /_mock/webhooks/outbox: deliveries with their exact bodies and attempt logs, oldest first."""
     total, rows = outbox_rows.page(ctx.conn, ctx.ws.id, event=event, status=status, limit=limit, offset=offset,
                                    newest_first=False)
-    entries = [{**delivery_object(r), "body": r["body"], "attemptLog": json.loads(r["attempt_log"] or "[]")} for r in rows]
+    entries = [{**delivery_object(r), "body": text, "attemptLog": attempt_log(r["attempt_log"])}
+               for r, text in zip(rows, events.bodies(ctx, rows))]
     return {"entries": entries, "pagination": offset_page(limit, offset, total, len(entries))}
+
+
+# An attempt log is stored as JSON arrays in this order (a few dozen bytes per attempt instead
+# of an object with every member name); logs written by version 1 hold the objects themselves.
+ATTEMPT_MEMBERS = ("attempt", "at", "url", "captured", "timestamp", "signature", "responseStatus", "error",
+                   "durationMs", "faultRuleId")
+
+
+def append_attempt(log: str | None, entry: list[Any]) -> str:
+    text = json.dumps(entry, separators=(",", ":"))
+    return f"[{text}]" if not log or log == "[]" else f"{log[:-1]},{text}]"
+
+
+def attempt_log(log: str | None) -> list[dict[str, Any]]:
+    """The attemptLog of §8.8, oldest attempt first."""
+    out = []
+    for entry in json.loads(log or "[]"):
+        if isinstance(entry, list):
+            entry = dict(zip(ATTEMPT_MEMBERS, entry))
+            entry["at"], entry["captured"] = format_ts(entry["at"]), bool(entry["captured"])
+        out.append(entry)
+    return out
 
 
 CLAIM_MS = 30_000  # an attempt in flight outside the lock; a crashed one is retried after this
@@ -134,6 +158,9 @@ def drain(ctx: Ctx, force: bool) -> Generator[Outside, Sent, dict[str, Any]]:
     order. A generator: HTTP attempts run outside the lock (ledger.context.complete)."""
     counts = {"deliveryAttempts": 0, "delivered": 0, "failed": 0}
     wall = ctx.runtime.wall_ms
+    if captures(ctx):
+        made = capture_due(ctx, None if force else ctx.now, stand=False)
+        counts["deliveryAttempts"] = counts["delivered"] = made
     for rowid in outbox_rows.pending_ids(ctx.conn, ctx.ws.id, None if force else ctx.now, wall()):
         row = outbox_rows.still_pending(ctx.conn, rowid, wall())
         if row is not None:  # still pending after the attempts before it (others may have run)
@@ -187,6 +214,55 @@ def _call(receiver: Callable[[dict[str, str], bytes], int], body: bytes, headers
     return sent
 
 
+def _secrets(config: dict[str, Any], at: int) -> list[str]:
+    """The current secret, then the previous one while its rotation overlap lasts (§7.5)."""
+    expires = config["previousSecretExpiresAt"]
+    if config["previousSecret"] and expires and expires > at:
+        return [config["secret"], config["previousSecret"]]
+    return [config["secret"]]
+
+
+def captures(ctx: Ctx) -> bool:
+    """Capture mode with nothing that could make one attempt differ from another: no receiver,
+    no URL, no fault rule. Then every due attempt succeeds as a capture (§7.6) and schedules
+    nothing, so a run of them can be recorded in one pass (capture_due)."""
+    return (not ctx.ws.rules_created and ctx.runtime.webhook_callables.get(ctx.ws.id) is None
+            and webhook_config(ctx)["url"] is None)
+
+
+CAPTURE_CHUNK = 500
+
+
+def capture_due(ctx: Ctx, until_ms: int | None, before_ms: int | None = None, stand: bool = True,
+                stopping: Callable[[], bool] | None = None) -> int:
+    """Capture every pending delivery due by until_ms (None: all) and before before_ms, in due
+    order, as automatic attempts; only when captures(ctx). With `stand` each attempt happens at
+    its due time (clock moves: the clock stands there), else at ctx.now. Exactly what attempt()
+    records one at a time (bodies rendered in bulk, a few hundred rows per statement)."""
+    config = webhook_config(ctx)
+    virtual = ctx.ws.settings.get("webhookTimestampClock", "wall") == "virtual"
+    made = 0
+    while not (stopping and stopping()):
+        rows = outbox_rows.due_rows(ctx.conn, ctx.ws.id, until_ms, before_ms, ctx.runtime.wall_ms(), CAPTURE_CHUNK)
+        if not rows:
+            break
+        wall_timestamp = str(ctx.runtime.wall_ms() // 1000)
+        updates = []
+        for row, body in zip(rows, events.bodies_utf8(ctx, rows)):
+            if stand:
+                ctx.now = max(ctx.now, row["next_attempt_ms"])
+            at = ctx.now
+            timestamp = str(at // 1000) if virtual else wall_timestamp
+            signature = signature_header(_secrets(config, at), timestamp, body)
+            number = row["attempts"] + 1
+            log = append_attempt(row["attempt_log"], [number, at, None, 1, timestamp, signature, None, None, 0, None])
+            updates.append((number, row["auto_attempts"] + 1, at,
+                            at if row["delivered_ms"] is None else row["delivered_ms"], log, row["id"]))
+        outbox_rows.record_captures(ctx.conn, updates)
+        made += len(rows)
+    return made
+
+
 def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool, before_outside: Callable[[], None] | None = None
             ) -> Generator[Outside, Sent, str]:
     """One delivery attempt at ctx.now. Returns 'delivered', 'retry' or 'failed'.
@@ -198,13 +274,10 @@ def attempt(ctx: Ctx, row: sqlite3.Row, manual: bool, before_outside: Callable[[
     """
 
     config = webhook_config(ctx)
-    secrets = [config["secret"]]
-    expires = config["previousSecretExpiresAt"]
-    if config["previousSecret"] and expires and expires > ctx.now:
-        secrets.append(config["previousSecret"])
+    secrets = _secrets(config, ctx.now)
     clock = ctx.ws.settings.get("webhookTimestampClock", "wall")
     timestamp = str((ctx.now if clock == "virtual" else ctx.runtime.wall_ms()) // 1000)
-    body = row["body"]
+    body = events.body(ctx, row)
     number = row["attempts"] + 1
     headers = {
         "Content-Type": "application/json",
@@ -243,12 +316,8 @@ def _record(ctx: Ctx, row: sqlite3.Row, manual: bool, number: int, at: int, url:
     attempt (the backoff runs from the attempt's virtual instant, however long the POST took)."""
     ok = sent.error is None and (captured or (sent.status is not None and 200 <= sent.status < 300))
     error = sent.error if sent.error is not None or ok else f"http_{sent.status}"
-    log = json.loads(row["attempt_log"] or "[]")
-    log.append({
-        "attempt": number, "at": format_ts(at), "url": url, "captured": captured,
-        "timestamp": timestamp, "signature": signature, "responseStatus": sent.status,
-        "error": error, "durationMs": sent.duration_ms, "faultRuleId": fault_rule,
-    })
+    log = append_attempt(row["attempt_log"], [number, at, url, int(captured), timestamp, signature, sent.status, error,
+                                              sent.duration_ms, fault_rule])
     auto_attempts = row["auto_attempts"] + (0 if manual else 1)
     delivery_status, next_at = row["delivery_status"], row["next_attempt_ms"]
     if ok:
@@ -262,7 +331,7 @@ def _record(ctx: Ctx, row: sqlite3.Row, manual: bool, number: int, at: int, url:
         ctx.conn, row["id"], attempts=number, auto_attempts=auto_attempts, delivery_status=delivery_status,
         next_attempt_ms=next_at, last_attempt_ms=at, last_response_status=sent.status, last_error=None if ok else error,
         delivered_ms=at if ok and row["delivered_ms"] is None else row["delivered_ms"], url=url,
-        captured=captured and ok, attempt_log=json.dumps(log))
+        captured=captured and ok, attempt_log=log)
     return "delivered" if ok else ("failed" if delivery_status == "failed" else "retry")
 
 

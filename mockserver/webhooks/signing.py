@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 
-def sign(secret: str, timestamp: int | str, body: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.{body}".encode("utf-8"), hashlib.sha256).hexdigest()
-    return "v1=" + digest
+def sign(secret: str, timestamp: int | str, body: str | bytes) -> str:
+    raw = body if isinstance(body, bytes) else body.encode("utf-8")
+    return "v1=" + hmac.digest(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + raw, "sha256").hex()
 
 
-def signature_header(secrets: list[str], timestamp: int | str, body: str) -> str:
+def signature_header(secrets: list[str], timestamp: int | str, body: str | bytes) -> str:
     """Current secret first, then the previous one during a rotation overlap."""
     return ",".join(sign(s, timestamp, body) for s in secrets)
