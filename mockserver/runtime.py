@@ -265,6 +265,14 @@ class Runtime:
             or request_origin
         return origin.rstrip("/")
 
+    def state_replaced(self) -> None:
+        """After a state import: in-process receivers belonged to the old workspaces; beyond
+        loopback, a database that came without a server secret gets one now (not in a page's read)."""
+        self.webhook_callables.clear()
+        if self.config.exposed:
+            with self.store.transaction() as conn:
+                server_secret.ensure(conn, _new_secret)
+
     # --- beyond loopback (§8.9) ------------------------------------------------------------------
 
     def check_admin(self, authorization: str | None) -> None:
@@ -288,7 +296,7 @@ class Runtime:
         if not self.config.exposed:
             return None
         secret = server_secret.read(conn)
-        if secret is None:  # an imported database from a loopback server: a new secret
+        if secret is None:  # another process imported a database without one just now
             secret = server_secret.ensure(conn, _new_secret)
         return hmac.new(secret, f"pacspace-mock:{purpose}:v2|{ws.env}|{ws.public_id}".encode("utf-8"),
                         hashlib.sha256).digest()

@@ -349,3 +349,35 @@ def test_a_runtime_beyond_loopback_needs_its_token_and_public_url():
     runtime = Runtime(ServerConfig(exposed=True, admin_token="t" * 20, public_url="http://x:1"))
     runtime.check_admin("Bearer " + "t" * 20)
     Runtime(ServerConfig()).check_admin(None)  # loopback: nothing to check
+
+
+def test_a_state_from_a_loopback_server_gets_a_server_secret_when_imported(tmp_path):
+    """A loopback export carries no server secret; imported beyond loopback, it gets one: the moved
+    customers' pages work (a cookie is checked against it), new codes do not come from the seed."""
+    from mockserver.embedded import EmbeddedServer
+
+    with EmbeddedServer(Runtime(ServerConfig(processing_delay=0, verify_delay=0))) as loopback:
+        key = {"X-Api-Key": "pk_test_moved"}
+        requests.post(f"{loopback.url}/_mock/clock/freeze", headers=key, json={"at": "2026-02-01T10:00:00.000Z"})
+        requests.post(f"{loopback.url}{B}/delta", headers=key, json={"customerId": "c1", "delta": -1, "reason": "u"})
+        moved = requests.get(f"{loopback.url}{B}/customers/c1", headers=key).json()["data"]["sharedRecord"]["url"]
+        state = requests.get(f"{loopback.url}/_mock/state").content
+    token = "t" * 24
+    runtime = Runtime(ServerConfig(exposed=True, admin_token=token, public_url="http://mock.example"),
+                      db_path=str(tmp_path / "exposed.sqlite"))
+    with EmbeddedServer(runtime) as server:
+        admin = {"Authorization": f"Bearer {token}"}
+        assert requests.put(f"{server.url}/_mock/state", headers=admin, data=state).json()["data"]["imported"]
+        first = requests.get(f"{server.url}/c/{moved.rsplit('/', 1)[1]}",  # a read, before anything writes
+                             cookies={"pacspace_access": "4102444800000.00"})
+        assert first.status_code == 200 and "Access code" in first.text
+        requests.post(f"{server.url}/_mock/keys", headers=admin, json={"key": "pk_test_moved"})
+        key = {"X-Api-Key": "pk_test_moved"}
+        assert requests.post(f"{server.url}{B}/delta", headers=key,
+                             json={"customerId": "c2", "delta": -1, "reason": "u"}).status_code == 201
+        shared = requests.get(f"{server.url}{B}/customers/c2", headers=key).json()["data"]["sharedRecord"]
+        assert shared["url"].startswith("http://mock.example/c/")
+        assert shared["accessHint"] != _seed_code(0, "test", "moved", "c2")
+        handle = shared["url"].rsplit("/", 1)[1]
+        page = requests.get(f"{server.url}/c/{handle}")
+        assert page.status_code == 200 and "Access code" in page.text
