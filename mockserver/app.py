@@ -100,11 +100,17 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ApiError("INTERNAL_ERROR", f"unexpected server error: {type(exc).__name__}"))
 
 
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 class RawPathRouting:
     """The ASGI entry: routing runs on the raw path (before percent-decoding; the query httpx
     leaves in raw_path dropped). A literal path of the table goes straight to its operation's
     pipeline, which answers every error itself; everything else (parameterized paths, static
-    files, the OpenAPI document, unknown paths) goes through Starlette's router."""
+    files, the OpenAPI document, unknown paths) goes through Starlette's router.
+
+    Every reply leaves with `X-Content-Type-Options: nosniff` (JSON, pages, static files, PDFs,
+    the state file, errors, 404 and 405 alike): added here, the one door all of them pass."""
 
     def __init__(self, app: Starlette, literal: dict[str, "OperationRoute"]):
         self.app = app
@@ -112,6 +118,7 @@ class RawPathRouting:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
+            send = _nosniff(send)
             if scope.get("raw_path"):  # this request's own scope: changed in place
                 scope["path"] = scope["raw_path"].split(b"?", 1)[0].decode("latin-1")
             route = self.literal.get(scope["path"])
@@ -120,6 +127,17 @@ class RawPathRouting:
                 await route.handle(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _nosniff(send):
+    async def send_nosniff(message):
+        if message["type"] == "http.response.start":
+            headers = message.get("headers") or []
+            if not any(name == NOSNIFF[0] for name, _ in headers):  # pages set it themselves (§6)
+                message = {**message, "headers": [*headers, NOSNIFF]}
+        await send(message)
+
+    return send_nosniff
 
 
 def create_app(runtime: Runtime, lifespan=None) -> RawPathRouting:

@@ -13,8 +13,52 @@ def main() -> None:
     """A local, deterministic stand-in for the PacSpace Balance API."""
 
 
+ADMIN_TOKEN_ENV = "PACSPACE_MOCK_ADMIN_TOKEN"
+#: the admin routes of §8.9, for the banner (every global operation but health)
+ADMIN_ROUTES = "/_mock/state, /_mock/keys, /_mock/workspaces"
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and `localhost` are loopback; anything else (0.0.0.0, ::, an interface's
+    address, a host name) may be reachable from the network (§8.9)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_origin(host: str, port: int) -> str:
+    """http://<host>:<port> of the bind; a wildcard bind (0.0.0.0, ::) names this machine."""
+    import ipaddress
+    import socket
+
+    name = host.strip().strip("[]")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return f"http://{name}:{port}"
+    if address.is_unspecified:
+        return f"http://{socket.gethostname()}:{port}"
+    return f"http://[{name}]:{port}" if address.version == 6 else f"http://{name}:{port}"
+
+
+def _admin_token(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) < 16 or not all("\x21" <= c <= "\x7e" for c in value):
+        raise click.BadParameter("the admin token must be at least 16 printable ASCII characters, no spaces",
+                                 param_hint="--admin-token")
+    return value
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on. Anything but loopback guards the server (see README).")
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True,
               help="SQLite file (':memory:' for a throwaway ledger). Data persists across restarts.")
@@ -24,19 +68,26 @@ def main() -> None:
               help="Seconds (virtual) from acceptance to PROCESSING.")
 @click.option("--verify-delay", default=2.0, show_default=True, type=click.FloatRange(0, 86400),
               help="Seconds (virtual) from acceptance to VERIFIED; at least --processing-delay.")
-@click.option("--strict", is_flag=True, help="Accept only registered keys (see --keys).")
+@click.option("--strict/--no-strict", " /--open", "strict", default=None,
+              help="Accept only registered keys (see --keys). Default: off on loopback, on beyond it.")
 @click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
               help="File of full API keys, one per line ('#' comments), registered as active.")
-@click.option("--public-url", default=None, help="Origin used in links of replies (default: the request's Host).")
+@click.option("--public-url", default=None,
+              help="Origin used in links of replies (default: the request's Host on loopback, "
+                   "http://<host>:<port> beyond it).")
+@click.option("--admin-token", default=None, envvar=ADMIN_TOKEN_ENV, show_envvar=True,
+              help="Bearer token of the global /_mock routes beyond loopback (default: generated, printed once).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
               help="Worker processes sharing the SQLite file.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stderr.")
-def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, workers,
-          access_log) -> None:
+def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, admin_token,
+          workers, access_log) -> None:
     """Run the dev server."""
     import json
     import os
+    import secrets
+    import sys
 
     import uvicorn
 
@@ -46,6 +97,11 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
         raise click.BadParameter("--verify-delay must be at least --processing-delay", param_hint="--verify-delay")
     if workers > 1 and db_path == ":memory:":
         raise click.BadParameter("several workers need a database file to share", param_hint="--workers")
+    admin_token = _admin_token(admin_token)
+    exposed = not is_loopback(host)
+    if exposed and not public_url and port == 0:
+        raise click.BadParameter("beyond loopback, links need a known port: give --port or --public-url",
+                                 param_hint="--public-url")
     keys = {}
     if keys_file:
         with open(keys_file, encoding="utf-8") as handle:
@@ -53,19 +109,55 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
                 line = line.split("#", 1)[0].strip()
                 if line:
                     keys[line] = True
+    if strict is None:
+        strict = exposed  # §8.9: strict mode is the default beyond loopback
+    generated = exposed and admin_token is None
+    if generated:
+        admin_token = secrets.token_urlsafe(32)
+    if exposed and not public_url:
+        public_url = bind_origin(host, port)
     config = {"seed": seed, "processing_delay": processing_delay, "verify_delay": verify_delay, "strict": strict,
-              "keys": keys, "public_url": public_url.rstrip("/") if public_url else None}
+              "keys": keys, "public_url": public_url.rstrip("/") if public_url else None, "exposed": exposed,
+              "admin_token": admin_token if exposed else None}
     os.environ[ENV_OPTIONS] = json.dumps({"config": config, "db": db_path, "access_log": access_log})
     origin = (public_url or f"http://{host}:{port}").rstrip("/")
     key = next(iter(keys), "pk_test_demo")
     click.echo(f"pacspace-mock {__version__} serving {origin}  (db: {db_path}, workers: {workers})")
+    if exposed:
+        _exposed_banner(host, port, origin, strict, len(keys), admin_token if generated else None)
+    elif admin_token:
+        click.echo("  admin token:      not used on loopback (the global /_mock routes need none here)")
     click.echo(f"  API key to try:   {key}   (open mode: any pk_test_/pk_live_ key works)" if not strict
                else f"  strict mode: {len(keys)} registered key(s)")
     click.echo(f"  try:              curl -s -H 'X-Api-Key: {key}' {origin}/api/v1/balance/usage")
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
     click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
+    sys.stdout.flush()  # the banner (and the token) reach a log file now, not at exit
     uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", timeout_graceful_shutdown=10)
+
+
+def _exposed_banner(host: str, port: int, origin: str, strict: bool, key_count: int, token: str | None) -> None:
+    """§8.9: say that the server is reachable from the network and what guards it."""
+    line = "!" * 78
+    click.echo(line)
+    click.echo(f"  NETWORK: listening on {host}:{port}, beyond loopback: anyone who can reach this port can")
+    click.echo("  connect. Plain HTTP: put TLS in front of it for anything but a trusted network.")
+    click.echo(f"  - {ADMIN_ROUTES} need the admin token (Authorization: Bearer <token>); health does not")
+    if token is not None:
+        click.echo(f"  - admin token (printed once, not stored): {token}")
+    else:
+        click.echo(f"  - admin token: as given (--admin-token or {ADMIN_TOKEN_ENV})")
+    if strict:
+        click.echo(f"  - strict mode: only registered keys are accepted ({key_count} registered; add with --keys or")
+        click.echo(f"    curl -X POST {origin}/_mock/keys -H 'Authorization: Bearer <token>' "
+                   "-d '{\"key\":\"pk_test_demo.<secret>\"}')")
+    else:
+        click.echo("  - OPEN MODE (--open): ANY well-formed pk_test_/pk_live_ key is accepted and reads or writes")
+        click.echo("    that workspace; anyone who guesses a public id sees its data. Drop --open to fix this.")
+    click.echo("  - access codes and shared-record cookies come from a random server secret kept in the database")
+    click.echo(f"  - links use {origin} (--public-url), never the request's Host header")
+    click.echo(line)
 
 
 @main.command()

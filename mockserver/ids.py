@@ -50,8 +50,12 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def access_code(seed: int, env: str, public_id: str, customer_id: str) -> str:
-    value = int.from_bytes(_h(f"pacspace-mock:access-code:v1|{seed}|{env}|{public_id}|{customer_id}")[:8], "big")
-    value %= 36**6
+    return base36_code(_h(f"pacspace-mock:access-code:v1|{seed}|{env}|{public_id}|{customer_id}"))
+
+
+def base36_code(digest: bytes) -> str:
+    """Six base-36 characters from the first 8 bytes of a digest (an access code, §9)."""
+    value = int.from_bytes(digest[:8], "big") % 36**6
     out = ""
     for _ in range(6):
         value, digit = divmod(value, 36)

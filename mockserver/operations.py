@@ -21,6 +21,10 @@ from typing import Any
 
 PLANES = ("api", "dashboard", "public", "page", "control", "global")
 
+#: Planes whose operations need the admin token when the server listens beyond loopback (§8.9):
+#: they read or replace the whole server (every workspace, the keys, the database file).
+ADMIN_PLANES = ("global",)
+
 #: Fault actions that answer or change a request (§8.6); webhook_failure acts on deliveries.
 REQUEST_ACTIONS = ("latency", "rate_limited", "cadence_limit", "error", "commit_then_drop", "fail_verification",
                    "chain_unavailable")
@@ -49,6 +53,7 @@ class Operation:
     outside: bool = False  # may wait on webhook receivers: runs in a worker thread, off the event loop
     transaction: bool = True  # False: the handler manages the store itself (state export/import)
     reads_only: bool | None = None  # the handler never writes (default: GET); no savepoint around it
+    admin_exempt: bool = False  # an operation of ADMIN_PLANES anyone may call beyond loopback (health)
 
     @property
     def writes(self) -> bool:
@@ -58,6 +63,11 @@ class Operation:
     def journaled(self) -> bool:
         """API, public and page requests are journaled in their workspace and count as requests (§8.7, §9)."""
         return self.plane in ("api", "dashboard", "public", "page")
+
+    @property
+    def admin(self) -> bool:
+        """Needs the admin token when the server listens beyond loopback (§8.9; pipeline.py checks it)."""
+        return self.plane in ADMIN_PLANES and not self.admin_exempt
 
     @property
     def in_workspace(self) -> bool:
@@ -212,7 +222,7 @@ OPERATIONS: tuple[Operation, ...] = (
          body=CTL_S + "DrainBody", reply=CTL_R + "DrainReply", outside=True),
     # --- global operations (§8.9): no workspace -------------------------------------------------------
     _ctl("GET", "/_mock/health", "mock.health", "state:health", "Server health (§8.9)", plane="global",
-         reply=CTL_R + "Health"),
+         reply=CTL_R + "Health", admin_exempt=True),
     _ctl("GET", "/_mock/workspaces", "mock.workspaces", "state:workspaces_list", "Every workspace (§8.9)",
          plane="global", reply=CTL_R + "WorkspaceList"),
     _ctl("GET", "/_mock/keys", "mock.keys_list", "state:keys_list", "Registered keys (§8.9)", plane="global",

@@ -169,6 +169,9 @@ class Pipeline:
         self.locate = resolve(op.locate)
         self.render_error = render_error
         self.check_reply = check_reply  # the test suite's: every JSON reply against its published schema
+        # §8.9: beyond loopback, the operations of the admin planes need the admin token; checked
+        # before anything else, the body included (a state import must not be read for nobody)
+        self.admin = op.admin and runtime.config.exposed
 
     async def __call__(self, request: Request) -> Response:
         try:
@@ -180,6 +183,11 @@ class Pipeline:
     async def _serve(self, request: Request) -> Response:
         started = time.perf_counter()
         op = self.op
+        if self.admin:
+            try:
+                self.runtime.check_admin(header(request, "authorization"))
+            except ApiError as exc:
+                return self._error(exc)
         try:
             body = await read_body(request, op) if (op.body or op.form or op.raw_body) else None
             body_error = None
@@ -253,7 +261,7 @@ class Pipeline:
             raise Done(self._error(ApiError("NOT_FOUND", "No route matches this path"))) from None
         ws, now, seq = self._workspace(conn, request, path, body, body_error)
         if ws is None:  # a global operation: no workspace, no journal
-            ctx = Ctx(runtime, conn, None, runtime.wall_ms(), request_origin(request))
+            ctx = Ctx(runtime, conn, None, runtime.wall_ms(), lambda: runtime.origin(None, request_origin(request)))
             try:
                 call = Call(op, path, self._query(request), self._body(body, body_error), request.headers,
                             request.cookies)
@@ -466,7 +474,8 @@ class Pipeline:
         try:
             call = Call(self.op, dict(request.path_params), self._query(request), self._body(body, body_error),
                         request.headers, request.cookies)
-            ctx = Ctx(self.runtime, None, None, self.runtime.wall_ms(), request_origin(request))
+            ctx = Ctx(self.runtime, None, None, self.runtime.wall_ms(),
+                      lambda: self.runtime.origin(None, request_origin(request)))
             result = await run_in_threadpool(self.handler, ctx, call)
         except ApiError as exc:
             return self._error(exc)

@@ -7,9 +7,12 @@ One Runtime is passed to create_app(runtime); there are no module globals, so se
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from . import ids
 from .errors import ApiError
 from .proofs.objects import chain_id_for, ledger_id
 from .proofs.primitives import format_ts
-from .store import Store, workspaces
+from .store import Store, server_secret, workspaces
 
 KEY_RE = re.compile(r"^pk_(test|live)_([A-Za-z0-9_-]{1,64})(\.[A-Za-z0-9_-]{1,128})?\Z")
 MAX_KEY_LENGTH = 256
@@ -37,6 +40,11 @@ class ServerConfig:
     keys: dict[str, bool] = field(default_factory=dict)  # full key -> active
     public_url: str | None = None
     webhook_delivery: str = "auto"
+    # §8.9 "Beyond loopback": the server listens on a non-loopback address. Then every global
+    # operation but health needs `admin_token`, page secrets come from a random server secret kept
+    # in the database (not from the seed), and links use `public_url`, never the Host header.
+    exposed: bool = False
+    admin_token: str | None = None
     # validate every JSON reply against its operation's published schema (the test suite turns it on)
     check_replies: bool = field(default_factory=lambda: os.environ.get("PACSPACE_MOCK_CHECK_REPLIES", "") not in ("", "0"))
 
@@ -140,11 +148,15 @@ class Runtime:
         wall_ms: Callable[[], int] | None = None,
     ):
         self.config = config or ServerConfig()
+        if self.config.exposed and not (self.config.admin_token and self.config.public_url):
+            raise ValueError("a server beyond loopback needs an admin token and a public URL")
         self.store = Store(db_path)
         with self.store.transaction() as conn:
             for key, active in self.config.keys.items():  # serve --keys: registered as given
                 env, public_id = parse_api_key(key)
                 workspaces.put_key(conn, key, env, public_id, active)
+            if self.config.exposed:  # made at the first start, kept by restarts
+                server_secret.ensure(conn, _new_secret)
         self.wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
         # In-process webhook receivers (tests): workspace id -> callable(headers, body) -> status
         self.webhook_callables: dict[int, Callable[[dict[str, str], bytes], int]] = {}
@@ -246,7 +258,57 @@ class Runtime:
         mode, offset, _frozen, _last = workspaces.clock_state(conn, ws.id)
         return {"now": format_ts(now_ms), "mode": mode, "offsetMs": None if mode == "frozen" else int(offset)}
 
-    def origin(self, ws: Workspace, request_origin: str) -> str:
-        """Public origin for URLs in replies (balance-api.md §1.1)."""
-        origin = ws.settings.get("publicOrigin") or self.config.public_url or request_origin
+    def origin(self, ws: Workspace | None, request_origin: str) -> str:
+        """Public origin for URLs in replies (balance-api.md §1.1). Beyond loopback the configured
+        public URL is always set, so the request's Host header is never used (§8.9)."""
+        origin = (ws.settings.get("publicOrigin") if ws is not None else None) or self.config.public_url \
+            or request_origin
         return origin.rstrip("/")
+
+    def state_replaced(self) -> None:
+        """After a state import: in-process receivers belonged to the old workspaces; beyond
+        loopback, a database that came without a server secret gets one now (not in a page's read)."""
+        self.webhook_callables.clear()
+        if self.config.exposed:
+            with self.store.transaction() as conn:
+                server_secret.ensure(conn, _new_secret)
+
+    # --- beyond loopback (§8.9) ------------------------------------------------------------------
+
+    def check_admin(self, authorization: str | None) -> None:
+        """Beyond loopback: refuse unless `authorization` is `Bearer <admin token>` (compared in
+        constant time). The pipeline calls it for the ADMIN_PLANES operations of the table; any
+        other admin surface (a dev console) calls it the same way. On loopback it passes."""
+        if not self.config.exposed:
+            return
+        scheme, _, presented = (authorization or "").partition(" ")
+        expected = self.config.admin_token.encode("utf-8")
+        # header values arrive as latin-1 text of their bytes: compare bytes with bytes
+        if not (scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode("latin-1", "replace"),
+                                                                   expected)):
+            raise ApiError("INVALID_API_KEY", "admin token required",
+                           headers={"WWW-Authenticate": 'Bearer realm="pacspace-mock admin"'})
+
+    def page_key(self, conn: sqlite3.Connection, ws: Workspace, purpose: str) -> bytes | None:
+        """Beyond loopback: a 32-byte key for one page secret of one workspace (`access-cookie`,
+        `access-code`), derived from the server secret, which the seed does not determine. On
+        loopback None: the caller derives from the seed as §9 says, byte for byte as before."""
+        if not self.config.exposed:
+            return None
+        secret = server_secret.read(conn)
+        if secret is None:  # another process imported a database without one just now
+            secret = server_secret.ensure(conn, _new_secret)
+        return hmac.new(secret, f"pacspace-mock:{purpose}:v2|{ws.env}|{ws.public_id}".encode("utf-8"),
+                        hashlib.sha256).digest()
+
+    def access_code(self, conn: sqlite3.Connection, ws: Workspace, customer_id: str) -> str:
+        """A new customer's access code (§6.1, `accessHint`): from the seed on loopback (§9), from
+        the server secret beyond it."""
+        key = self.page_key(conn, ws, "access-code")
+        if key is None:
+            return ids.access_code(ws.seed, ws.env, ws.public_id, customer_id)
+        return ids.base36_code(hmac.new(key, customer_id.encode("utf-8"), hashlib.sha256).digest())
+
+
+def _new_secret() -> bytes:
+    return secrets.token_bytes(32)

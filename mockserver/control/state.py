@@ -88,6 +88,6 @@ def state_import(ctx: Ctx, call: Call) -> dict[str, Any]:
         count = ctx.runtime.store.import_bytes(call.body)
     except ValueError as exc:
         raise validation("body", "format", f"state import refused: {exc}") from None
-    ctx.runtime.webhook_callables.clear()
+    ctx.runtime.state_replaced()
     return {"imported": True, "workspaces": count}
 

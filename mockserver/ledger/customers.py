@@ -62,7 +62,7 @@ def create_customer(
         " last_recorded_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)",
         (
             ws.id, customer_id, _free_handle(ctx, customer_id),
-            ids.access_code(ws.seed, ws.env, ws.public_id, customer_id), reference, partition,
+            ctx.runtime.access_code(ctx.conn, ws, customer_id), reference, partition,
             display_name, sharing_state_hint, event_cadence, unit_label, source, ctx.now,
         ),
     )

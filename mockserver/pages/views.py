@@ -107,7 +107,11 @@ def _customer(ctx: Ctx, handle: str):
 
 
 def _cookie_key(ctx: Ctx) -> bytes:
+    """The cookie's HMAC key: from the seed on loopback (§9), from the server secret beyond it (§8.9)."""
     ws = ctx.ws
+    key = ctx.runtime.page_key(ctx.conn, ws, "access-cookie")
+    if key is not None:
+        return key
     return hashlib.sha256(f"pacspace-mock:access-cookie:v1|{ws.seed}|{ws.env}|{ws.public_id}".encode()).digest()
 
 
@@ -169,8 +173,10 @@ def shared_record_access(ctx: Ctx, call: Call) -> Response:
         shared_record.code_accepted(ctx, customer)
         handle = customer["handle"]
         response = RedirectResponse(f"/c/{handle}", status_code=303)
+        # beyond loopback behind https, the cookie never travels in clear (§8.9)
+        secure = ctx.runtime.config.exposed and ctx.origin.startswith("https://")
         response.set_cookie(ACCESS_COOKIE, _cookie_value(ctx, handle, ctx.now + ACCESS_TTL_MS), max_age=86400,
-                            path=f"/c/{handle}", httponly=True, samesite="lax")
+                            path=f"/c/{handle}", httponly=True, samesite="lax", secure=secure)
         return response
     left = shared_record.code_refused(ctx, customer)
     if shared_record.locked_until(ctx, customer) is not None:
