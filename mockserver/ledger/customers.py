@@ -24,6 +24,19 @@ def find_customer(ctx: Ctx, customer_id: str) -> sqlite3.Row | None:
     ).fetchone()
 
 
+def find_customers(ctx: Ctx, customer_ids: list[str]) -> dict[str, sqlite3.Row]:
+    """The existing customers among customer_ids, by id (a statement per 400 ids)."""
+    found: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(customer_ids), 400):
+        chunk = customer_ids[start:start + 400]
+        for row in ctx.conn.execute(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE ws = ? AND customer_id IN ({','.join('?' * len(chunk))})",
+            [ctx.ws.id, *chunk],
+        ):
+            found[row["customer_id"]] = row
+    return found
+
+
 def customer_by_rowid(ctx: Ctx, rowid: int) -> sqlite3.Row:
     return ctx.conn.execute(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (rowid,)).fetchone()
 

@@ -21,7 +21,7 @@ from ..proofs.primitives import (
 )
 from .amounts import split_amount
 from .context import Ctx
-from .customers import create_customer, find_customer
+from .customers import create_customer, find_customer, find_customers
 
 # A delta's receiptId is its batch's proof hash, read through the batch (never stored twice).
 RECEIPT_ID = "(SELECT proof_hash FROM batches WHERE batches.id = deltas.batch) AS receipt_id"
@@ -165,6 +165,25 @@ def check_adjust_targets(ctx: Ctx, items: list[dict[str, Any]], batch: bool) -> 
             seen[(item["customerId"], item["referenceId"])] = item
 
 
+def _in_chunks(values: list, size: int = 400) -> list[list]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def _stored_by_reference(ctx: Ctx, items: list[dict[str, Any]]) -> dict[tuple[str, str], sqlite3.Row]:
+    """The recorded deltas that items name by (customerId, referenceId), in a statement or two."""
+    keys = list({(i["customerId"], i["referenceId"]) for i in items if i.get("referenceId") is not None})
+    found: dict[tuple[str, str], sqlite3.Row] = {}
+    for chunk in _in_chunks(keys):
+        pairs = ",".join("(?, ?)" for _ in chunk)
+        for row in ctx.conn.execute(  # a join, so that each pair is an index lookup (IN would scan)
+            f"WITH k(c, r) AS (VALUES {pairs}) SELECT {DELTA_COLUMNS} FROM k JOIN deltas"
+            " ON deltas.ws = ? AND deltas.customer_id = k.c AND deltas.reference_id = k.r",
+            [*[v for key in chunk for v in key], ctx.ws.id],
+        ):
+            found[(row["customer_id"], row["reference_id"])] = row
+    return found
+
+
 def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
     """Decide each item's fate in order: replay/conflict, cadence, allotment, record (§5.2)."""
     settings = ctx.ws.settings
@@ -180,6 +199,7 @@ def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
     last_recorded: dict[str, int | None] = {}
     in_request: dict[tuple[str, str], ItemOutcome] = {}
     outcomes: list[ItemOutcome] = []
+    stored = _stored_by_reference(ctx, items)
     for index, item in enumerate(items):
         customer_id = item["customerId"]
         ref = item.get("referenceId")
@@ -195,10 +215,7 @@ def plan_items(ctx: Ctx, items: list[dict[str, Any]]) -> list[ItemOutcome]:
                     outcomes.append(ItemOutcome(index, item, "failed", conflict_with=earlier,
                                                 error=_conflict(item, None, fields)))
                 continue
-            original = ctx.conn.execute(
-                f"SELECT {DELTA_COLUMNS} FROM deltas WHERE ws = ? AND customer_id = ? AND reference_id = ?",
-                (ctx.ws.id, customer_id, ref),
-            ).fetchone()
+            original = stored.get((customer_id, ref))
             if original is not None:
                 fields = _differing_fields(item, _row_content(original))
                 if fields:
@@ -251,14 +268,15 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
     ).fetchone()
     first_n = last_n - len(new) + 1
     previous = previous or ZERO_HASH
-    customers: dict[str, sqlite3.Row] = {}
+    customers = find_customers(ctx, list({o.item["customerId"] for o in new}))
     sequences: dict[str, int] = {}
     fps: list[str] = []
     for i, outcome in enumerate(new):
         item = outcome.item
         cid = item["customerId"]
-        if cid not in customers:
-            customers[cid] = find_customer(ctx, cid) or create_customer(ctx, cid, source="integration")
+        if cid not in sequences:
+            if cid not in customers:
+                customers[cid] = create_customer(ctx, cid, source="integration")
             sequences[cid] = customers[cid]["last_sequence"]
         sequences[cid] += 1
         amount = canonical_decimal(item["delta"])
@@ -306,11 +324,8 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
         " recorded_ms, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'QUEUED')",
         rows,
     )
-    for cid, seq in sequences.items():
-        conn.execute(
-            "UPDATE customers SET last_sequence = ?, last_recorded_ms = ? WHERE id = ?",
-            (seq, ctx.now, customers[cid]["id"]),
-        )
+    conn.executemany("UPDATE customers SET last_sequence = ?, last_recorded_ms = ? WHERE id = ?",
+                     [(seq, ctx.now, customers[cid]["id"]) for cid, seq in sequences.items()])
     period = period_of(ctx.now)
     conn.execute(
         "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, ?, 0, '0')"
@@ -323,9 +338,13 @@ def record_new(ctx: Ctx, outcomes: list[ItemOutcome], fail_message: str | None =
 def fetch_recorded(ctx: Ctx, outcomes: list[ItemOutcome]) -> None:
     """Attach the stored row to new outcomes and in-request replays of them; name the record an
     in-request conflict contradicts."""
-    for outcome in outcomes:
-        if outcome.row is None and outcome.new:
-            outcome.row = get_delta(ctx, outcome.new["record_id"])
+    wanted = [o for o in outcomes if o.row is None and o.new]
+    if wanted:  # all of them rows of the batch just recorded
+        rows = {r["record_id"]: r for r in ctx.conn.execute(
+            f"SELECT {DELTA_COLUMNS} FROM deltas WHERE batch = (SELECT batch FROM deltas WHERE ws = ? AND record_id = ?)",
+            (ctx.ws.id, wanted[0].new["record_id"]))}
+        for outcome in wanted:
+            outcome.row = rows[outcome.new["record_id"]]
     for outcome in outcomes:
         if outcome.conflict_with is not None:
             details = outcome.error.details
