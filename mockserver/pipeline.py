@@ -38,6 +38,7 @@ from .ledger.lifecycle import apply_due
 from .operations import Operation, resolve
 from .proofs.primitives import JSONInputError, format_ts, parse_json_exact
 from .runtime import Runtime, Workspace
+from . import exchanges
 from .store import idempotency, journal
 from .validation import Query, query_pairs, validate
 
@@ -133,10 +134,14 @@ async def read_bytes(request: Request, limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
+RAW_BODY = "pacspace.raw_body"  # an ASGI scope extension: the request's bytes, as read
+
+
 async def read_body(request: Request, op: Operation) -> Any:
     if op.raw_body:
         return await read_bytes(request, op.raw_body, "The state file is larger than the import limit")
     raw = await read_bytes(request, MAX_BODY, "The request body is larger than 1 MiB")
+    request.scope[RAW_BODY] = raw  # the pipeline's journal records it (exchanges.py)
     if op.form:
         from urllib.parse import parse_qsl
 
@@ -273,7 +278,7 @@ class Pipeline:
         ctx = Ctx(runtime, conn, ws, now, lambda: runtime.origin(ws, request_origin(request)))
         apply_due(ctx)
         state = Admitted(ctx, Call(op, path, None, None, request.headers, request.cookies), seq, request_id,
-                         started, request, _customer_ids(path, request, body))
+                         started, request, _customer_ids(path, request, body), exchanges.references_of(body))
         fired = None
         if op.journaled and ws.rules_created and op.faults != ():
             fired = faults.evaluate(ctx, method=request.method, route=op.name, path=unquote(request.url.path),
@@ -464,8 +469,12 @@ class Pipeline:
             "chainId": header(request, "x-chain-id"),
         }
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))  # no Decimals: the C encoder
+        exchange = exchanges.record(
+            request.method, entry["path"], entry["query"], request.scope["headers"], request.scope.get(RAW_BODY),
+            response.status_code, response.raw_headers, getattr(response, "body", None), form=self.op.form)
         journal.record(ctx.conn, ctx.ws.id, state.seq, self.op.name, response.status_code, text,
-                       int(ctx.ws.settings.get("journalSize", 1000)))
+                       int(ctx.ws.settings.get("journalSize", 1000)), ctx.now,
+                       exchanges.keys(state.customers, state.references), exchange)
         return response
 
     # --- operations that manage the store themselves (state export and import) --------------------
@@ -493,6 +502,7 @@ class Admitted:
     started: float
     request: Request
     customers: list[str]
+    references: list[str]
     key: str | None = None
     identity: str | None = None
     replay: bool = False

@@ -212,16 +212,99 @@ class Journal(_Part):
         query = f"?limit={limit}" + (f"&route={route}" if route else "")
         return self._ws.operate("mock.journal", query=query)["entries"]
 
-    def tail(self, limit: int = 15) -> str:
-        """The newest requests, oldest first, one line each: for failure reports."""
+    def tail(self, limit: int = 15, bodies: bool = True) -> str:
+        """The newest requests, oldest first: for failure reports. Each line names the request and
+        its outcome; with `bodies`, what was sent and what came back follow (shortened)."""
+        query = f"?limit={limit}" + ("&exchange=true" if bodies else "")
         lines = []
-        for e in reversed(self.entries(limit)):
+        for e in reversed(self._ws.operate("mock.journal", query=query)["entries"]):
             fault = f" fault={e['fault']['ruleId']}" if e.get("fault") else ""
             replay = " replay" if e.get("idempotentReplay") else ""
             code = f" {e['errorCode']}" if e.get("errorCode") else ""
             lines.append(f"#{e['seq']} {e['at']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
                          f" -> {e['status']}{code}{fault}{replay}")
+            if bodies and e.get("exchange"):
+                exchange = Exchange(e)
+                for label, text in (("sent", exchange.request_body), ("got ", exchange.response_body)):
+                    if text:
+                        lines.append(f"    {label}: {_shorten(text, 300)}")
         return "\n".join(lines) or "(no requests)"
+
+
+class Exchange:
+    """One recorded request of the workspace and the reply it got (§8.7 with `exchange=true`):
+    headers with credentials redacted, bodies up to 64 KiB (`truncated` says when cut)."""
+
+    def __init__(self, entry: dict[str, Any]):
+        self.entry = {k: v for k, v in entry.items() if k != "exchange"}
+        exchange = entry.get("exchange") or {"request": {}, "response": {}}
+        self.request, self.response = exchange["request"], exchange["response"]
+        self.seq: int = entry["seq"]
+        self.at: str = entry["at"]
+        self.method: str = entry["method"]
+        self.path: str = entry["path"]
+        self.route: str = entry["route"]
+        self.status: int = entry["status"]
+
+    @property
+    def request_body(self) -> str | None:
+        return self.request.get("body")
+
+    @property
+    def response_body(self) -> str | None:
+        return self.response.get("body")
+
+    @property
+    def json(self) -> Any:
+        """The request body as JSON with exact decimals (None when it is not JSON or was cut)."""
+        return _json_or_none(self.request_body, self.request.get("truncated"))
+
+    @property
+    def reply(self) -> Any:
+        """The reply body as JSON with exact decimals (None when it is not JSON or was cut)."""
+        return _json_or_none(self.response_body, self.response.get("truncated"))
+
+    def items(self) -> list[dict[str, Any]]:
+        """The deltas the request sent: a batch's items, or the emitted delta itself."""
+        body = self.json
+        if isinstance(body, dict) and isinstance(body.get("deltas"), list):
+            return [item for item in body["deltas"] if isinstance(item, dict)]
+        return [body] if isinstance(body, dict) else []
+
+    def summary(self, width: int = 300) -> str:
+        """One line for the request, one for the reply: what a failure report shows."""
+        query = f"?{self.entry['query']}" if self.entry.get("query") else ""
+        sent = _shorten(self.request_body, width)
+        got = _shorten(self.response_body, width)
+        return (f"#{self.seq} {self.at} {self.method} {self.path}{query} -> {self.status}"
+                + (f"\n    sent: {sent}" if sent else "") + (f"\n    got:  {got}" if got else ""))
+
+    def __repr__(self) -> str:
+        return f"<Exchange #{self.seq} {self.method} {self.path} -> {self.status}>"
+
+
+def _json_or_none(text: str | None, truncated: bool | None) -> Any:
+    if not text or truncated:
+        return None
+    try:
+        return _exact(text.encode("utf-8"))
+    except ValueError:
+        return None
+
+
+def _shorten(text: str | None, width: int) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= width else f"{text[:width]}… ({len(text)} characters)"
+
+
+def _show(value: Any) -> str:
+    return str(value) if isinstance(value, Decimal) else repr(value)
+
+
+def _expected(value: Any) -> Any:
+    """A test's expected value compared with exact decimals: 0.1 means the decimal 0.1."""
+    return Decimal(repr(value)) if isinstance(value, float) else value
 
 
 class Workspace:
@@ -276,6 +359,44 @@ class Workspace:
         response = self.http.get(self.base_url + path_of("mock.state_export"))
         response.raise_for_status()
         return response.content
+
+    # --- recorded exchanges ------------------------------------------------------------------
+
+    def requests(self, route: str | None = None, *, status: int | None = None, customer_id: str | None = None,
+                 reference_id: str | None = None, since: str | None = None, until: str | None = None,
+                 limit: int = 1000) -> list[Exchange]:
+        """The workspace's recorded requests with their bodies, oldest first (the journal keeps
+        the last `journalSize`): filtered by route name (`balance.emit`), status, a customer or
+        referenceId the request named, and virtual time (`since` inclusive, `until` exclusive)."""
+        params = {"exchange": "true", "limit": str(limit), "route": route, "status": status, "customerId": customer_id,
+                  "referenceId": reference_id, "since": since, "until": until}
+        query = "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items() if v is not None)
+        return [Exchange(e) for e in reversed(self.operate("mock.journal", query=query)["entries"])]
+
+    def assert_requested(self, route: str | None = None, count: int | None = None, **fields: Any) -> list[dict[str, Any]]:
+        """The delta items the app sent (an emit's body, each item of a batch) whose members equal
+        `fields` (`metadata__plan="pro"` reaches into metadata); exactly `count` of them if given,
+        else at least one. Amounts compare as exact decimals. Returns the matching items."""
+        __tracebackhide__ = True
+        wanted = {name.replace("__", "."): _expected(value) for name, value in fields.items()}
+        sent = [(x, i, item) for x in self.requests(route) for i, item in enumerate(x.items())]
+        matching = [item for _, _, item in sent if all(_member(item, n) == v for n, v in wanted.items())]
+        if (count is None and matching) or (count is not None and len(matching) == count):
+            return matching
+        expected = f"{count if count is not None else 'at least one'} delta(s)"
+        where = f" on {route}" if route else ""
+        shown = ", ".join(f"{n}={_show(v)}" for n, v in wanted.items())
+        lines = []
+        ranked = sorted(sent, key=lambda s: -sum(_member(s[2], n) == v for n, v in wanted.items()))
+        for exchange, index, item in ranked[:5]:
+            checks = ", ".join(f"{n}={_show(_member(item, n))}" + (" ok" if _member(item, n) == v else f" (not {_show(v)})")
+                               for n, v in wanted.items())
+            where_in = f" item {index}" if len(exchange.items()) > 1 else ""
+            lines.append(f"  #{exchange.seq} {exchange.method} {exchange.path}{where_in} -> {exchange.status}: {checks}")
+        raise AssertionError(
+            f"expected {expected}{where} with {shown or 'any members'}; the app sent {len(matching)} matching of "
+            f"{len(sent)} delta(s) in {len({s[0].seq for s in sent})} request(s)"
+            + (". Closest:\n" + "\n".join(lines) if lines else " (no requests recorded)"))
 
     # --- billing assertions ------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ members rejected, `X | None` exactly where the contract allows null)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, Field
 
@@ -235,6 +235,33 @@ class JournalFault(Reply):
                        Field(min_length=1, max_length=2)]
 
 
+class ExchangeBody(Reply):
+    body: Optional[str]
+    bodySize: NonNegInt
+    truncated: bool
+    binary: Optional[bool] = None
+    parsed: Any = None  # the body parsed (exact decimals) when it is whole JSON
+
+
+class ExchangeRequest(ExchangeBody):
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+
+class ExchangeResponse(ExchangeBody):
+    status: Annotated[int, Field(ge=100, le=599)]
+    headers: dict[str, str]
+
+
+class Exchange(Reply):
+    """What a journaled request sent and got back (`GET /_mock/journal?exchange=true`)."""
+
+    request: ExchangeRequest
+    response: ExchangeResponse
+
+
 class JournalEntry(Reply):
     seq: PosInt
     requestId: RequestId
@@ -252,6 +279,7 @@ class JournalEntry(Reply):
     fault: Optional[JournalFault]
     userAgent: Optional[str]
     chainId: Optional[str]
+    exchange: Optional[Exchange] = None  # only with exchange=true (null: recorded before exchanges were)
 
 
 class JournalList(Reply):

@@ -20,7 +20,7 @@ from ..operations import ROUTE_NAMES
 from ..proofs.primitives import parse_rfc3339
 from ..runtime import parse_api_key
 from ..errors import ApiError
-from ..validation import Body, Query, fail, is_decimal, query_enum, query_int
+from ..validation import Body, Query, QueryBool, fail, is_decimal, query_enum, query_int
 
 # --- shared field types -----------------------------------------------------------------------------
 
@@ -498,6 +498,12 @@ class JournalQuery(Query):
     route: Optional[str] = None
     status: query_int(100, 599) = None
     sinceSeq: query_int(0, 2**62) = None
+    # recorded exchanges: by what the request named, by its virtual time, with bodies on request
+    customerId: Optional[str] = None
+    referenceId: Optional[str] = None
+    since: Instant = None  # at or after (the workspace's virtual clock)
+    until: Instant = None  # before
+    exchange: QueryBool = False
 
 
 class OutboxQuery(Query):

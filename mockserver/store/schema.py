@@ -106,7 +106,11 @@ TABLES: dict[str, dict] = {
         not_null={"ws", "n", "rule"},
     ),
     "journal": dict(
-        columns={"id": int, "ws": int, "seq": int, "route": str, "status": int, "entry": str},
+        # entry: the §8.7 object (JSON); at_ms and keys (customer and reference ids, each
+        # "\x1fc:<id>" / "\x1fr:<id>") for filtering; exchange: the recorded request and reply
+        # (control/journal.py), zlib-compressed when large
+        columns={"id": int, "ws": int, "seq": int, "route": str, "status": int, "entry": str, "at_ms": int,
+                 "keys": str, "exchange": bytes},
         pk="id",
         not_null={"ws", "seq", "entry"},
     ),
@@ -191,6 +195,8 @@ def rebuild(table: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: dict[int, list[Union[str, Callable[[sqlite3.Connection], None]]]] = {
     1: ['ALTER TABLE "idempotency_keys" ADD COLUMN "pending_wall_ms" INTEGER',
         'ALTER TABLE "batches" ADD COLUMN "event_facts" TEXT',
+        'ALTER TABLE "journal" ADD COLUMN "at_ms" INTEGER', 'ALTER TABLE "journal" ADD COLUMN "keys" TEXT',
+        'ALTER TABLE "journal" ADD COLUMN "exchange" BLOB',
         rebuild("events"), rebuild("deltas")],
 }
 
