@@ -1,6 +1,8 @@
-"""pacspace-mock command line: serve (more commands arrive with their issues)."""
+"""pacspace-mock command line: serve, verify, openapi, replay."""
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import click
 
@@ -166,12 +168,15 @@ def _exposed_banner(host: str, port: int, origin: str, strict: bool, key_count: 
               help="Also check one delta's inclusion proof: its recordId, referenceId or sequence.")
 @click.option("--ledger-id", default=None, help="Require the checkpoint's ledgerId to be this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(source: str, delta_ref: str | None, ledger_id: str | None, as_json: bool) -> None:
+@click.option("--api-key", default=None, envvar="PACSPACE_API_KEY", show_envvar=True,
+              help="Sent as X-Api-Key when SOURCE is a tenant URL (/api/v1/balance/receipt/..., invoice-proof).")
+def verify(source: str, delta_ref: str | None, ledger_id: str | None, as_json: bool, api_key: str | None) -> None:
     """Verify a receipt offline: SOURCE is a saved receipt JSON file, '-' for stdin, or a URL.
 
     Checks completeness, sums, fingerprints, items root and proof root (proofs.md §6.1); with
-    --delta, also that delta's inclusion proof (§6.2). No server or API key is needed (a URL is
-    only fetched). Exit code 0 when everything verifies, 1 otherwise.
+    --delta, also that delta's inclusion proof (§6.2). No server is needed; a public receipt URL
+    needs no key, a tenant URL needs --api-key. Exit status 0 when everything verifies, 1 when a
+    check fails, 2 when the receipt could not be read or fetched (the HTTP error is shown).
     """
     import json
     import sys
@@ -180,12 +185,7 @@ def verify(source: str, delta_ref: str | None, ledger_id: str | None, as_json: b
     from .proofs.verifier import verify_inclusion_object, verify_receipt
 
     if source.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            text = httpx.get(source, timeout=30.0, follow_redirects=True).content
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"could not fetch {source}: {exc}") from None
+        text = _fetch(source, api_key)
     elif source == "-":
         text = sys.stdin.buffer.read()
     else:
@@ -193,7 +193,7 @@ def verify(source: str, delta_ref: str | None, ledger_id: str | None, as_json: b
             with open(source, "rb") as handle:
                 text = handle.read()
         except OSError as exc:
-            raise click.ClickException(f"could not read {source}: {exc.strerror}") from None
+            _input_error(f"could not read {source}: {exc.strerror}")
     report = verify_receipt(text, ledger_id=ledger_id)
     results = [("receipt", report)]
     if delta_ref is not None:
@@ -216,6 +216,32 @@ def verify(source: str, delta_ref: str | None, ledger_id: str | None, as_json: b
             for message in r.messages:
                 click.echo(f"  - {message}")
     sys.exit(0 if ok else 1)
+
+
+def _input_error(message: str) -> NoReturn:
+    """Nothing to verify: one line on stderr, exit status 2 (1 means a check failed)."""
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(2)
+
+
+def _fetch(url: str, api_key: str | None) -> bytes:
+    import httpx
+
+    headers = {"X-Api-Key": api_key} if api_key else {}
+    try:
+        reply = httpx.get(url, timeout=30.0, follow_redirects=True, headers=headers)
+    except httpx.HTTPError as exc:
+        _input_error(f"could not fetch {url}: {exc}")
+    if reply.status_code >= 400:
+        detail = ""
+        try:
+            error = reply.json()["error"]
+            detail = f" {error['code']}: {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            detail = f" {reply.text[:200]}" if reply.text else ""
+        hint = " (a tenant URL needs --api-key)" if reply.status_code == 401 and not api_key else ""
+        _input_error(f"could not fetch {url}: HTTP {reply.status_code}{detail}{hint}")
+    return reply.content
 
 
 def _data(text: bytes, parse):

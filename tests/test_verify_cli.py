@@ -67,9 +67,29 @@ def test_tampered_copies_fail(saved_receipt, tmp_path, tamper, check):
     assert "receipt: FAILED" in result.output and f"failed: {check}" in result.output
 
 
+def test_a_tenant_url_needs_the_key_and_an_http_error_is_reported_as_such(mock, saved_receipt):
+    url = f"{mock.base_url}{B}/invoice-proof/cust_v?period=2026-04"
+    refused = run(url)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (f"Error: could not fetch {url}: HTTP 401 INVALID_API_KEY: "
+                                      "The X-Api-Key header is missing (a tenant URL needs --api-key)")
+    result = run(url, "--api-key", mock.key)
+    assert result.exit_code == 0 and "receipt: VERIFIED" in result.output, result.output
+    unknown = run(f"{mock.base_url}/api/v1/receipt/chk_nothing", "--api-key", mock.key)
+    assert unknown.exit_code == 2 and "HTTP 404 NOT_FOUND: " in unknown.output and "chk_nothing" in unknown.output
+    import subprocess
+    import sys
+
+    as_typed = subprocess.run([sys.executable, "-m", "mockserver.cli", "verify", url], capture_output=True, text=True)
+    assert as_typed.returncode == 2 and as_typed.stdout == ""
+    assert as_typed.stderr.startswith(f"Error: could not fetch {url}: HTTP 401 INVALID_API_KEY")
+    down = run("http://127.0.0.1:9/receipt.json")
+    assert down.exit_code == 2 and down.output.startswith("Error: could not fetch http://127.0.0.1:9/receipt.json: ")
+
+
 def test_unreadable_input(tmp_path):
     missing = run(tmp_path / "missing.json")
-    assert missing.exit_code != 0 and "could not read" in missing.output
+    assert missing.exit_code == 2 and "could not read" in missing.output
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     result = run(junk)
