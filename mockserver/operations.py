@@ -223,6 +223,10 @@ OPERATIONS: tuple[Operation, ...] = (
     # --- global operations (§8.9): no workspace -------------------------------------------------------
     _ctl("GET", "/_mock/health", "mock.health", "state:health", "Server health (§8.9)", plane="global",
          reply=CTL_R + "Health", admin_exempt=True),
+    Operation("GET", "/", "mock.index", "pages.views:index", "global", "The dev server's index page",
+              media="text/html", admin_exempt=True),
+    Operation("GET", "/favicon.ico", "mock.favicon", "pages.views:favicon", "global", "The pages' icon",
+              media="image/svg+xml", admin_exempt=True),
     _ctl("GET", "/_mock/workspaces", "mock.workspaces", "state:workspaces_list", "Every workspace (§8.9)",
          plane="global", reply=CTL_R + "WorkspaceList"),
     _ctl("GET", "/_mock/keys", "mock.keys_list", "state:keys_list", "Registered keys (§8.9)", plane="global",

@@ -121,6 +121,8 @@ def _admin_calls(served: Served) -> dict[str, tuple[str, str, dict, int]]:
     state = requests.get(f"{served.url}/_mock/state", headers=served.admin()).content
     return {
         "mock.health": ("GET", "/_mock/health", {}, 200),
+        "mock.index": ("GET", "/", {}, 200),
+        "mock.favicon": ("GET", "/favicon.ico", {}, 200),
         "mock.workspaces": ("GET", "/_mock/workspaces", {}, 200),
         "mock.keys_list": ("GET", "/_mock/keys", {}, 200),
         "mock.keys_register": ("POST", "/_mock/keys", {"json": {"key": "pk_test_admin.s3cret"}}, 200),
@@ -140,8 +142,8 @@ def test_every_global_operation_but_health_needs_the_admin_token(exposed):
     assert set(calls) == set(global_ops)  # a new global operation needs its line here
     for name, (method, path, kwargs, status) in calls.items():
         url = exposed.url + path
-        if not global_ops[name].admin:
-            assert name == "mock.health"
+        if not global_ops[name].admin:  # what anyone may see: health, the index page and its icon
+            assert name in ("mock.health", "mock.index", "mock.favicon")
             assert requests.request(method, url, **kwargs).status_code == status
             continue
         before = _keys(exposed)

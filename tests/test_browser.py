@@ -75,9 +75,27 @@ def test_customer_verifies_the_invoice_in_the_browser(browser, guide):
     receipt_page.goto(f"{mock.base_url}/receipt/{receipt['checkpointId']}")
     assert _result(receipt_page)[0] == "pass"
     verify_page = browser.new_page()
+    console: list[str] = []
+    verify_page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     verify_page.goto(f"{mock.base_url}/verify/{receipt['proofRoot']}")
     assert _result(verify_page)[0] == "pass"
     verify_page.screenshot(path=str(ARTIFACTS / "verify-page.png"), full_page=True)
+    assert verify_page.locator("dt:text('Anchored') + dd").inner_text() == "yes"
+    assert not [line for line in console if line.startswith("error")], console  # the favicon is found too
+
+
+def test_the_index_page_in_the_browser(browser, server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.goto(server.url + "/")
+    assert page.title() == "Dev server · pacspace-mock"
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
+    page.click("text=OpenAPI document")
+    assert page.url.endswith("/openapi.json")
+    page.screenshot(path=str(ARTIFACTS / "index-page.png"))
+    assert not [line for line in console if line.startswith("error")], console
 
 
 def test_a_receipt_tampered_in_the_database_fails_in_the_browser(browser, guide, server):

@@ -144,3 +144,33 @@ def test_shared_record_off_is_404(flow):
 def test_static_assets_are_local(server):
     assert requests.get(server.url + "/static/pacspace.css").status_code == 200
     assert requests.get(server.url + "/static/pacspace-verify.js").status_code == 200
+
+
+def test_the_index_page_says_what_runs_and_where_to_start(server):
+    page = requests.get(server.url + "/")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    text = page.text
+    assert "<title>Dev server · pacspace-mock</title>" in text and f"<code>{server.url}</code>" in text
+    assert "open mode: any well-formed pk_test_" in text and "in memory" in text
+    for link in ("/openapi.json", "/_mock/health"):
+        assert f'href="{link}"' in text and requests.get(server.url + link).status_code == 200
+    assert "<code>guide-flow</code>" in text  # a bundled scenario, with the command to replay it
+    assert f"pacspace-mock replay --base-url {server.url} NAME_OR_FILE" in text
+    assert requests.post(server.url + "/").status_code == 405
+
+
+def test_favicon_is_an_svg_the_pages_link(server):
+    icon = requests.get(server.url + "/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content.startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
+    page = requests.get(server.url + "/")
+    assert '<link rel="icon" href="/favicon.ico" type="image/svg+xml">' in page.text
+
+
+def test_verify_page_says_yes_and_no(flow):
+    mock, receipt = flow
+    page = requests.get(receipt["verificationExplorerUrl"]).text
+    assert "<dt>Recomputed</dt><dd>yes</dd>" in page and "<dt>Anchored</dt><dd>yes</dd>" in page
+    assert "True" not in page and "False" not in page

@@ -85,6 +85,29 @@ def receipt_page(ctx: Ctx, call: Call) -> Response:
                 more=max(0, receipt["deltaCount"] - 1000), island=island(receipt))
 
 
+def index(ctx: Ctx, call: Call) -> Response:
+    """GET /: what runs here and where to start (a global page: no workspace, no journal)."""
+    from .. import __version__
+    from ..operations import OPERATIONS
+    from ..scenarios.locate import _stem, bundled_scenarios
+    from ..store import workspaces
+
+    runtime = ctx.runtime
+    return page("index.html", version=__version__, origin=ctx.origin, memory=runtime.store.memory,
+                strict=runtime.config.strict, workspaces=workspaces.count_all(ctx.conn),
+                console=any(op.path == "/_console" for op in OPERATIONS),
+                scenarios=[_stem(path) for path in bundled_scenarios()])
+
+
+FAVICON = (Path(__file__).parent / "static" / "favicon.svg")
+
+
+def favicon(ctx: Ctx, call: Call) -> Response:
+    """GET /favicon.ico: the pages' icon (SVG), so browsers find one where they look first."""
+    return Response(FAVICON.read_bytes(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
 def verify_page(ctx: Ctx, call: Call) -> Response:
     result = verify_root_of(ctx, call.path["root"], "both", 1000, 0, not call.effects.chain_unavailable)
     return page("verify.html", v=result, net=_amount(result["summary"]["netChange"]), island=island(result))
