@@ -149,6 +149,8 @@ async def read_body(request: Request, op: Operation) -> Any:
     try:
         return parse_json_exact(raw)
     except JSONInputError as exc:
+        if exc.field is not None:
+            raise validation(exc.field, "invalid_json", str(exc)) from None
         raise validation("body", "invalid_json", f"The request body is not valid JSON: {exc}") from None
 
 
