@@ -32,8 +32,10 @@ def main() -> None:
               help="Worker processes sharing the SQLite file.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stderr.")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Connection timeout in seconds: idle keep-alive, request line and headers, a stalled body.")
 def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, workers,
-          access_log) -> None:
+          access_log, timeout) -> None:
     """Run the dev server."""
     import json
     import os
@@ -64,8 +66,11 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     click.echo(f"  try:              curl -s -H 'X-Api-Key: {key}' {origin}/api/v1/balance/usage")
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
     click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
+    from .connection import GuardedH11Protocol
+
     uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=10)
+                log_level="warning", timeout_graceful_shutdown=10, http=GuardedH11Protocol,
+                timeout_keep_alive=timeout)
 
 
 @main.command()

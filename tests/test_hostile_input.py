@@ -10,8 +10,12 @@ positionally would be a terabyte, `1e9999999999999999999999` does not fit Python
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 
 import pytest
+import requests
 from Crypto.Hash import keccak
 
 from mockserver.operations import OPERATIONS
@@ -291,3 +295,260 @@ def test_amount_query_parameters_are_bounded(mock, value):
     response = mock.call("GET", f"{B}/derive/cust_h", params={"startingBalance": value})
     assert response.status_code == 400, response.text[:300]
     assert response.json()["error"]["details"]["field"] == "startingBalance"
+
+
+# --- bodies: bounded while they stream, refused before they end --------------------------------------
+
+MIB = 1 << 20
+BODY_ROUTES = [op for op in OPERATIONS if op.body or op.form]
+
+
+def _connect(url: str, timeout: float = 10.0) -> socket.socket:
+    host, port = url.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    return sock
+
+
+def _head(method: str, path: str, *extra: str) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "X-Api-Key: pk_test_hostile_bodies",
+             "Authorization: Bearer hostile", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _reply(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 reply with a Content-Length, read whole."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed without a reply: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+def _closed(sock: socket.socket) -> bool:
+    """True when the server closes the connection (reading gives EOF or a reset) before the
+    socket's own timeout; anything it sends first is read and dropped."""
+    try:
+        while sock.recv(65536):
+            pass
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+@pytest.mark.parametrize("op", BODY_ROUTES, ids=lambda op: op.key)
+def test_an_endless_chunked_body_is_refused_while_it_still_streams(server, op):
+    """1 MiB + 64 KiB of chunks and no end: the 413 arrives while the body is still open, so the
+    server never waited for (nor kept) the rest."""
+    with _connect(server.url) as sock:
+        sock.sendall(_head(op.method, _path(op), "Transfer-Encoding: chunked"))
+        chunk = b"x" * 65536
+        for _ in range(17):
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        status, headers, body = _reply(sock)
+    assert status == 413
+    if op.plane != "page":
+        assert json.loads(body)["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    else:
+        assert headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(("path", "method", "limit"), [
+    *[(_path(op), op.method, MIB) for op in BODY_ROUTES], ("/_mock/state", "PUT", 1 << 30)])
+def test_a_declared_length_over_the_limit_is_refused_before_any_body_byte(server, path, method, limit):
+    with _connect(server.url) as sock:
+        sock.sendall(_head(method, path, f"Content-Length: {limit + 1}"))
+        status, _, _ = _reply(sock)
+    assert status == 413
+
+
+def test_a_state_upload_that_is_not_sqlite_is_refused_at_its_first_bytes(server):
+    with _connect(server.url) as sock:
+        sock.sendall(_head("PUT", "/_mock/state", f"Content-Length: {512 * MIB}") + b"not a database file.")
+        status, _, body = _reply(sock)
+    assert status == 400
+    assert json.loads(body)["error"]["details"] == {"field": "body", "reason": "format"}
+
+
+def _malformed(server, data: bytes) -> tuple[int, dict]:
+    with _connect(server.url) as sock:
+        sock.sendall(data)
+        status, headers, body = _reply(sock)
+    assert headers["content-type"] == "application/json"
+    return status, json.loads(body)
+
+
+@pytest.mark.parametrize("data", [
+    b"GARBAGE\r\n\r\n",
+    b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000,  # headers past h11's 16 KiB, unfinished
+    b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+    b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 5000 + b"\r\n",
+    b"GET /_mock/health\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+], ids=["garbage", "huge-headers", "length-5000-digits", "two-lengths", "chunk-size-5000-digits", "non-ascii-target"])
+def test_malformed_http_is_400_in_the_envelope(server, data):
+    status, envelope = _malformed(server, data)
+    assert status == 400
+    assert envelope["success"] is False and envelope["error"]["code"] == "VALIDATION_ERROR"
+    assert "not valid HTTP/1.1" in envelope["error"]["message"]
+
+
+# --- a real `serve` process: memory of a state upload, disconnects, connection timeouts -------------
+
+TIMEOUT = 0.3  # the test's connection timeout: short, so nothing here waits long
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """`pacspace-mock serve` with a short connection timeout, its temporary files in tmp_path."""
+    from test_serve import Served
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the child's uploads land here
+    server = Served("--db", ":memory:", "--no-access-log", "--timeout", str(TIMEOUT), "--processing-delay", "0",
+                    "--verify-delay", "0")
+    server.tmp = tmp_path
+    yield server
+    server.stop()
+
+
+def _peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def _log_lines(server, wanted: str, count: int = 1) -> list[str]:
+    """The server's log lines holding `wanted`, once `count` of them are there (bounded polling of
+    the log file, as the readiness check polls the health route)."""
+    deadline = time.monotonic() + 10
+    while True:
+        server.log.seek(0)
+        lines = [line for line in server.log.read().splitlines() if wanted in line]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="peak RSS is read from /proc")
+def test_a_state_upload_streams_to_disk_not_memory(served):
+    """48 MiB of an SQLite-looking file: streamed to a temporary file (then refused as unreadable);
+    the server's peak RSS grows by far less than the body, and the file is gone afterwards."""
+    pid = served.proc.pid
+    warm = requests.put(f"{served.url}/_mock/state", data=b"SQLite format 3\x00" + b"\x01" * 4096)
+    assert warm.status_code == 400
+    before = _peak_rss_mib(pid)
+    size = 48 * MIB
+    with _connect(served.url, timeout=60) as sock:
+        sock.sendall(_head("PUT", "/_mock/state", f"Content-Length: {size}") + b"SQLite format 3\x00")
+        block, sent = b"\x01" * MIB, 16
+        while sent < size:
+            part = block[:size - sent]
+            sock.sendall(part)
+            sent += len(part)
+        status, _, body = _reply(sock)
+    assert status == 400 and "not a readable SQLite database" in json.loads(body)["error"]["message"]
+    assert _peak_rss_mib(pid) - before < 16, "the upload was buffered in memory"
+    assert not list(served.tmp.glob("pacspace-mock-upload-*")), "the upload's temporary file was left behind"
+    # and a real export, streamed back the same way, is imported
+    requests.post(f"{served.url}/api/v1/balance/delta", headers={"X-Api-Key": "pk_test_up"},
+                  json={"customerId": "c1", "delta": -1, "reason": "u"})
+    export = requests.get(f"{served.url}/_mock/state").content
+    imported = requests.put(f"{served.url}/_mock/state", data=iter([export[:1000], export[1000:]]))  # chunked
+    assert imported.json()["data"] == {"imported": True, "workspaces": 1}
+    assert not list(served.tmp.glob("pacspace-mock-upload-*"))
+
+
+@pytest.mark.parametrize(("method", "path", "start"), [
+    ("POST", f"{B}/delta", b'{"customerId":"c1",'),
+    ("POST", "/c/cus_nobody/access", b"code=ABC"),
+    ("PUT", "/_mock/state", b"SQLite format 3\x00\x01\x02"),
+])
+def test_a_client_leaving_mid_upload_is_one_log_line(served, method, path, start):
+    with _connect(served.url) as sock:
+        sock.sendall(_head(method, path, "Content-Length: 100000") + start)
+    lines = _log_lines(served, "client disconnected while sending the body")
+    assert lines == [f"client disconnected while sending the body of {method} {path} ({len(start)} bytes received)"]
+    journal = requests.get(f"{served.url}/_mock/journal", headers={"X-Api-Key": "pk_test_hostile_bodies"})
+    assert journal.json()["data"] == {"entries": [], "total": 0}  # no 500 journaled: no entry at all
+    output = served.stop()  # beyond the start banner, the server said exactly that: no traceback, no 500
+    assert [line for line in output.splitlines() if line and not line.startswith(("pacspace-mock ", "  "))] == lines
+
+
+def test_an_idle_connection_is_closed(served):
+    with _connect(served.url, timeout=5) as sock:
+        assert _closed(sock)
+    with _connect(served.url, timeout=5) as sock:  # idle again after a reply (keep-alive)
+        sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _reply(sock)[0] == 200
+        assert _closed(sock)
+
+
+@pytest.mark.parametrize("partial", [b"GET /_mock/hea", b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-A"],
+                         ids=["request-line", "headers"])
+def test_a_request_that_stalls_before_its_headers_end_is_closed(served, partial):
+    with _connect(served.url, timeout=5) as sock:
+        sock.sendall(partial)
+        assert _closed(sock)
+    assert _log_lines(served, f"{len(partial)} bytes of a request line and headers, not complete after {TIMEOUT}s")
+
+
+def test_a_slowloris_trickle_does_not_extend_the_header_deadline(served):
+    """One byte every 0.1 s (each well within the timeout): the connection is closed once the
+    headers have taken longer than the timeout in all, long before they could end."""
+    trickle = b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: " + b"s" * 40
+    with _connect(served.url, timeout=5) as sock:
+        for i, byte in enumerate(trickle):
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            sock.settimeout(0.1)
+            try:
+                if sock.recv(1024) == b"":
+                    break
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+        else:
+            pytest.fail("the trickle was never cut off")
+    assert 2 <= i < len(trickle) - 1
+
+
+def test_a_stalled_body_is_closed_and_logged_once(served):
+    with _connect(served.url, timeout=5) as sock:
+        sock.sendall(_head("POST", f"{B}/delta", "Content-Length: 100") + b'{"customerId":')
+        assert _closed(sock)
+    lines = _log_lines(served, "while sending the body")
+    assert lines == [f"client sent nothing for {TIMEOUT}s (connection timeout) while sending the body of "
+                     f"POST {B}/delta (14 bytes received)"]
+
+
+def test_a_slow_body_that_progresses_and_a_slow_handler_are_not_cut(served):
+    """The deadline bounds the client's silence, not the request: a body in three parts 0.2 s apart
+    is accepted, and a reply that takes 0.6 s (a latency fault) is still sent."""
+    key = {"X-Api-Key": "pk_test_slow"}
+    body = json.dumps({"customerId": "c1", "delta": -1, "reason": "slow"}).encode()
+    with _connect(served.url, timeout=5) as sock:
+        sock.sendall(_head("POST", f"{B}/delta", f"Content-Length: {len(body)}").replace(
+            b"pk_test_hostile_bodies", b"pk_test_slow"))
+        for part in (body[:10], body[10:20], body[20:]):
+            time.sleep(TIMEOUT * 2 / 3)
+            sock.sendall(part)
+        assert _reply(sock)[0] == 201
+    fault = {"match": {"route": "balance.emit"}, "actions": [{"type": "latency", "ms": int(TIMEOUT * 2000)}]}
+    assert requests.post(f"{served.url}/_mock/faults", headers=key, json=fault).status_code == 201
+    slow = requests.post(f"{served.url}/api/v1/balance/delta", headers=key, timeout=10,
+                         json={"customerId": "c1", "delta": -2, "reason": "slow"})
+    assert slow.status_code == 201
