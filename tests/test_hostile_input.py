@@ -552,3 +552,41 @@ def test_a_slow_body_that_progresses_and_a_slow_handler_are_not_cut(served):
     slow = requests.post(f"{served.url}/api/v1/balance/delta", headers=key, timeout=10,
                          json={"customerId": "c1", "delta": -2, "reason": "slow"})
     assert slow.status_code == 201
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/_mock/clock/set", {"at": "9999-01-01T00:00:00Z"}, "at"),
+    ("/_mock/clock/set", {"now": "0000-01-01T00:00:00Z"}, "now"),
+    ("/_mock/clock/set", {"at": "1969-12-31T23:59:59.999Z"}, "at"),
+    ("/_mock/clock/freeze", {"at": "9999-12-31T23:59:59.999Z"}, "at"),
+    ("/_mock/clock/advance", {"until": "9999-06-01T00:00:00Z"}, "until"),
+])
+def test_the_clock_keeps_four_digit_years(mock, path, body, field):
+    """A clock at 9999-12-31T23:59:59.999Z, running, wrote 10000-01-01T… a second later: every
+    timestamp (§1.13) and period then broke its format. The clock stays where scope dates may."""
+    response = mock.call("POST", path, json=body)
+    assert response.status_code == 400, response.text[:300]
+    error = response.json()["error"]
+    assert error["details"] == {"field": field, "reason": "range"}
+    assert error["message"].startswith(f"{field} must keep the clock between 1970-01-01 and 9998-12-31")
+    mock.freeze("9998-12-31T23:59:59.999Z")
+    assert mock.ok("GET", "/_mock/clock")["now"] == "9998-12-31T23:59:59.999Z"
+    far = mock.call("POST", "/_mock/clock/advance", json={"seconds": 0.001})
+    assert far.status_code == 400 and far.json()["error"]["details"] == {"field": "seconds", "reason": "range"}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/_mock/faults", {"match": {"route": "balance.emit"}, "actions": [{"type": []}]}, "actions[0].type"),
+    ("POST", "/_mock/faults", {"match": {"route": "balance.emit"}, "actions": [{"type": {}}]}, "actions[0].type"),
+    ("POST", "/_mock/faults", {"match": {"route": []}, "actions": [{"type": "latency", "ms": 1}]}, "match.route"),
+    ("POST", "/_mock/faults", {"match": {"event": {}}, "actions": [{"type": "webhook_failure"}]}, "match.event"),
+    ("PATCH", "/_mock/settings", {"webhookDelivery": []}, "webhookDelivery"),
+    ("POST", f"{B}/compare", {"customerId": "c", "yourBalance": 0, "theirBalance": 0, "granularity": []}, "granularity"),
+    ("POST", f"{B}/compare", {"customerId": "c", "yourBalance": 0, "theirBalance": 0, "period": {}}, "period"),
+    ("POST", f"{B}/checkpoint", {"customerId": "c", "mode": []}, "mode"),
+])
+def test_a_list_or_object_where_a_name_is_expected_is_400(mock, method, path, body, field):
+    """[] and {} cannot be looked up in a table of names (unhashable): actions[0].type was a 500."""
+    response = mock.call(method, path, json=body)
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["error"]["details"]["field"] == field

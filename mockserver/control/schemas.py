@@ -361,7 +361,7 @@ ACTION_MODELS = {m.model_fields["type"].annotation.__args__[0]: m for m in (
 def _action_type(value: Any) -> Any:
     if not isinstance(value, dict):
         raise fail("type", "{field} must be an object")
-    if value.get("type") not in ACTION_MODELS:
+    if not isinstance(value.get("type"), str) or value["type"] not in ACTION_MODELS:  # [] is unhashable
         raise fail("format", "{field} must be one of " + ", ".join(ACTION_MODELS), member="type")
     return value
 
