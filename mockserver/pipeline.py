@@ -202,7 +202,7 @@ async def read_body(request: Request, op: Operation) -> Any:
     if not raw.strip():
         return {}
     try:
-        return parse_json_exact(raw)
+        return parse_json_exact(raw, unicode_only=True)
     except JSONInputError as exc:
         if exc.field is not None:
             raise validation(exc.field, "invalid_json", str(exc)) from None

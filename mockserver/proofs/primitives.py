@@ -467,11 +467,12 @@ def _lone_surrogate_path(value: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
-def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
+def parse_json_exact(text: str | bytes, max_depth: int = 32, unicode_only: bool = False) -> Any:
     """JSON with exact decimals (every number a JSONNumber: a Decimal keeping its literal text), no
-    duplicate members, no NaN/Infinity, nesting at most `max_depth`, strings and member names that
-    are Unicode text (a lone surrogate escape is refused, naming where it is: RFC 8785 cannot
-    hash it, UTF-8 cannot store it, and the in-page verifier's parser refuses it too)."""
+    duplicate members, no NaN/Infinity, nesting at most `max_depth`. `unicode_only` (request
+    bodies): strings and member names must be Unicode text, a lone surrogate escape is refused
+    naming where it is (RFC 8785 cannot hash it, UTF-8 cannot store it). The offline verifiers
+    parse it, as JSON.parse does, and fail where it is hashed."""
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -492,7 +493,7 @@ def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
     except ValueError as exc:
         raise JSONInputError(f"invalid JSON: {exc}") from exc
     _depth(value, max_depth)
-    if _SURROGATE_ESCAPE.search(text):
+    if unicode_only and _SURROGATE_ESCAPE.search(text):
         found = _lone_surrogate_path(value)
         if found is not None:
             field, what = found
