@@ -83,8 +83,10 @@ def _admin_token(value: str | None) -> str | None:
               help="Worker processes sharing the SQLite file.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stderr.")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Connection timeout in seconds: idle keep-alive, request line and headers, a stalled body.")
 def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, admin_token,
-          workers, access_log) -> None:
+          workers, access_log, timeout) -> None:
     """Run the dev server."""
     import json
     import os
@@ -135,8 +137,11 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
     click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
     sys.stdout.flush()  # the banner (and the token) reach a log file now, not at exit
+    from .connection import GuardedH11Protocol
+
     uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=10)
+                log_level="warning", timeout_graceful_shutdown=10, http=GuardedH11Protocol,
+                timeout_keep_alive=timeout)
 
 
 def _exposed_banner(host: str, port: int, origin: str, strict: bool, key_count: int, token: str | None) -> None:

@@ -12,11 +12,15 @@ import threading
 import uvicorn
 
 from .app import create_app
+from .connection import DEFAULT_TIMEOUT, GuardedH11Protocol
 from .runtime import Runtime
 
 
 class EmbeddedServer:
-    def __init__(self, runtime: Runtime, host: str = "127.0.0.1", port: int = 0):
+    """`timeout`: the connection timeout (connection.py): idle keep-alive, request line and
+    headers, a stalled body or an unread reply."""
+
+    def __init__(self, runtime: Runtime, host: str = "127.0.0.1", port: int = 0, timeout: float = DEFAULT_TIMEOUT):
         self.runtime = runtime
         self.host = host
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
@@ -26,7 +30,7 @@ class EmbeddedServer:
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off", access_log=False,
-                                loop="asyncio")
+                                loop="asyncio", http=GuardedH11Protocol, timeout_keep_alive=timeout)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"pacspace-mock:{self.port}")
         self._started = threading.Event()

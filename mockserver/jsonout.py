@@ -1,7 +1,9 @@
 """Compact, byte-reproducible JSON for replies and webhook bodies (balance-api.md §1.15).
 
 Amounts are Decimal and are written as JSON numbers whose text is the canonical decimal string
-(never an exponent, never a trailing .0), which the standard json module cannot do. orjson writes
+(never an exponent, never a trailing .0), which the standard json module cannot do. A number read
+from a request or stored JSON (a JSONNumber: metadata, kept as submitted) is written as its own
+literal text, never expanded; `dumps_sorted` compares by value without expanding. orjson writes
 everything (its Fragment carries a canonical decimal's text as is); what orjson refuses (a lone
 surrogate, an integer beyond 64 bits) is written by the plain Python writer below, byte for byte
 the same otherwise (the suite compares both on every contract example and webhook body).
@@ -15,12 +17,16 @@ from typing import Any
 
 import orjson
 
-from .proofs.primitives import canonical_decimal
+from .proofs.primitives import JSONNumber, canonical_decimal, comparable_decimal, json_number
+
+
+def _number_text(value: Decimal) -> str:
+    return value.text if type(value) is JSONNumber else canonical_decimal(value)
 
 
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return orjson.Fragment(canonical_decimal(value))
+        return orjson.Fragment(_number_text(value))
     if isinstance(value, CanonicalNumber):
         return orjson.Fragment(value.text)
     raise TypeError(f"cannot serialize {type(value).__name__}")
@@ -55,7 +61,8 @@ def python_dumps(value: Any) -> str:
 
 
 def dumps_sorted(value: Any) -> str:
-    """Canonical form for comparisons: members sorted, no whitespace, canonical decimals."""
+    """Canonical form for comparisons: members sorted, no whitespace, numbers by value (canonical
+    decimals; a huge or tiny exponent as coefficient and exponent, never expanded)."""
     return dumps(_sorted(value))
 
 
@@ -64,6 +71,8 @@ def _sorted(value: Any) -> Any:
         return {k: _sorted(value[k]) for k in sorted(value)}
     if isinstance(value, list):
         return [_sorted(v) for v in value]
+    if isinstance(value, Decimal):
+        return json_number(comparable_decimal(value))
     return value
 
 
@@ -79,7 +88,7 @@ def _write(value: Any, out: list[str]) -> None:
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, Decimal):
-        out.append(canonical_decimal(value))
+        out.append(_number_text(value))
     elif isinstance(value, CanonicalNumber):
         out.append(value.text)
     elif isinstance(value, dict):

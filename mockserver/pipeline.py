@@ -18,9 +18,12 @@ request executes. Otherwise admission and execution share one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -120,14 +123,23 @@ def request_origin(request: Request) -> str:
 
 # --- reading the body ------------------------------------------------------------------------------
 
+def _declared_length(request: Request, limit: int, what: str) -> int | None:
+    """Content-Length, refused at once when it announces more than `limit` (nothing is read)."""
+    length = header(request, "content-length")
+    if length is None or not length.isdigit() or len(length) >= 20:
+        return None  # uvicorn refuses a malformed length before the app sees the request
+    if int(length) > limit:
+        raise ApiError("PAYLOAD_TOO_LARGE", what)
+    return int(length)
+
+
 async def read_bytes(request: Request, limit: int, what: str) -> bytes:
     """The body, refused as soon as it passes `limit` bytes (nothing beyond it is buffered)."""
-    length = header(request, "content-length")
-    if length is not None and length.isdigit() and len(length) < 20 and int(length) > limit:
-        raise ApiError("PAYLOAD_TOO_LARGE", what)
+    _declared_length(request, limit, what)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
+        request.scope["pacspace.received"] = size
         if size > limit:
             raise ApiError("PAYLOAD_TOO_LARGE", what)
         chunks.append(chunk)
@@ -137,9 +149,52 @@ async def read_bytes(request: Request, limit: int, what: str) -> bytes:
 RAW_BODY = "pacspace.raw_body"  # an ASGI scope extension: the request's bytes, as read
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Upload:
+    """A raw body streamed to a temporary file of the server's own (state import, up to 1 GiB):
+    never held in memory; removed once the request is answered."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+async def read_to_file(request: Request, limit: int, what: str) -> Upload:
+    """The body on disk, refused as soon as it passes `limit` bytes. A body that does not start
+    like an SQLite file is refused at once when its length is known (the size check has passed,
+    §8.9's order); a chunked one is read to its end (size first), but no more of it is written."""
+    declared = _declared_length(request, limit, what)
+    fd, path = tempfile.mkstemp(prefix="pacspace-mock-upload-", suffix=".sqlite")
+    upload, size, head, sqlite = Upload(path), 0, b"", True
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                request.scope["pacspace.received"] = size
+                if size > limit:
+                    raise ApiError("PAYLOAD_TOO_LARGE", what)
+                if len(head) < len(SQLITE_HEADER):
+                    head += chunk[:len(SQLITE_HEADER) - len(head)]
+                    sqlite = SQLITE_HEADER.startswith(head)
+                    if not sqlite and declared is not None:
+                        raise validation("body", "format", "state import refused: the body is not an SQLite"
+                                                           " database file")
+                if sqlite:
+                    handle.write(chunk)
+    except BaseException:
+        upload.discard()
+        raise
+    return upload
+
+
 async def read_body(request: Request, op: Operation) -> Any:
     if op.raw_body:
-        return await read_bytes(request, op.raw_body, "The state file is larger than the import limit")
+        return await read_to_file(request, op.raw_body, "The state file is larger than the import limit")
     raw = await read_bytes(request, MAX_BODY, "The request body is larger than 1 MiB")
     request.scope[RAW_BODY] = raw  # the pipeline's journal records it (exchanges.py)
     if op.form:
@@ -152,8 +207,10 @@ async def read_body(request: Request, op: Operation) -> Any:
     if not raw.strip():
         return {}
     try:
-        return parse_json_exact(raw)
+        return parse_json_exact(raw, unicode_only=True)
     except JSONInputError as exc:
+        if exc.field is not None:
+            raise validation(exc.field, "invalid_json", str(exc)) from None
         raise validation("body", "invalid_json", f"The request body is not valid JSON: {exc}") from None
 
 
@@ -199,8 +256,11 @@ class Pipeline:
         except ApiError as exc:
             body, body_error = None, exc
         except ClientDisconnect:  # the client went away mid-upload: nobody is left to reply to
-            logger.info("client disconnected while sending %s %s", request.method, request.url.path)
-            return Response(status_code=400)
+            timed_out = request.scope.get("pacspace.timed_out")
+            logger.warning("client %s while sending the body of %s %s (%d bytes received)",
+                           f"sent nothing for {timed_out}s (connection timeout)" if timed_out else "disconnected",
+                           request.method, request.scope.get("path"), request.scope.get("pacspace.received", 0))
+            return Response(status_code=499)  # never sent; what the access log shows (nginx's code)
         if not op.transaction:
             return await self._unmanaged(request, body, body_error)
         run = self._run
@@ -488,6 +548,9 @@ class Pipeline:
             result = await run_in_threadpool(self.handler, ctx, call)
         except ApiError as exc:
             return self._error(exc)
+        finally:
+            if isinstance(body, Upload):
+                body.discard()
         return self._reply(ctx, call, None, result, None)
 
 

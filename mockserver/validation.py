@@ -189,9 +189,11 @@ def query_int(lo: int, hi: int) -> Any:
             text = value
         if not isinstance(text, str) or not text.isdigit() or not text.isascii():
             raise fail("type", "{field} must be a whole number")
-        if len(text.lstrip("0")) > len(str(hi)):  # never turn thousands of digits into an int
+        # never turn thousands of digits into an int (Python refuses past 4 300, leading zeros included)
+        digits = text.lstrip("0") or "0"
+        if len(digits) > len(str(hi)):
             raise fail("range", f"{{field}} must be between {lo} and {hi}")
-        number = int(text)
+        number = int(digits)
         if not lo <= number <= hi:
             raise fail("range", f"{{field}} must be between {lo} and {hi}")
         return number

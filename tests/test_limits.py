@@ -464,12 +464,13 @@ TABLE: list[Limit] = [
     Limit("metadata-bytes", "metadata", DELTA_SITES, {"s": s(8184)}, {"s": s(8185)}, "too_long"),
     Limit("metadata-bytes-utf8", "metadata", DELTA_SITES, {"s": s(4092, "\u00e9")}, {"s": s(4092, "\u00e9") + "x"},
           "too_long"),
+    # a number out of range is named by its path inside metadata
     Limit("metadata-int-max", "metadata", DELTA_SITES, {"n": Num("9007199254740991")}, {"n": Num("9007199254740992")},
-          "range"),
+          "range", bad_field="metadata.n"),
     Limit("metadata-int-min", "metadata", DELTA_SITES, {"n": Num("-9007199254740991")},
-          {"n": Num("-9007199254740992")}, "range"),
+          {"n": Num("-9007199254740992")}, "range", bad_field="metadata.n"),
     Limit("metadata-double-max", "metadata", DELTA_SITES, {"f": Num("1.7976931348623157e308")},
-          {"f": Num("1.7976931348623159e308")}, "range"),
+          {"f": Num("1.7976931348623159e308")}, "range", bad_field="metadata.f"),
 
     # §1.8 request level: body <= 1 048 576 bytes (413), JSON nesting <= 32
     Limit("body-size", None, SIZE_SITES, MIB, MIB + 1, None, status=413, code="PAYLOAD_TOO_LARGE"),

@@ -16,8 +16,9 @@ from typing import Annotated, Any, ClassVar, Optional
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from ..ledger.scope import PERIOD_RE, read_scope
-from ..proofs.objects import metadata_to_json_value
-from ..proofs.primitives import amount_problem, canonical_decimal, delta_amount_problem
+from ..jsonout import dumpb
+from ..proofs.objects import MetadataError, metadata_to_json_value
+from ..proofs.primitives import amount_problem, canonical_decimal, delta_amount_problem, jcs
 from ..validation import Body, Query, fail, query_enum, query_int, text
 from ..validation import QueryBool
 
@@ -114,6 +115,10 @@ def _strings_ok(value: Any) -> bool:
 
 
 def check_metadata(value: Any) -> Optional[dict]:
+    """§1.8 metadata. Stored and returned as submitted: its numbers keep their literal text
+    (`JSONNumber`), and are hashed as the doubles they stand for (proofs.md §2.4). The 8 192-byte
+    bound holds for both forms, the compact text as submitted and the canonical (JCS) one, and the
+    first is checked before any number is converted: no literal is ever expanded into digits."""
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -122,15 +127,24 @@ def check_metadata(value: Any) -> Optional[dict]:
         raise fail("range", f"{{field}} must not nest deeper than {MAX_METADATA_DEPTH}")
     if not _strings_ok(value):
         raise fail("format", "{field} contains an invalid (lone surrogate) string")
+    if len(dumpb(value)) > MAX_METADATA_BYTES:
+        raise fail("too_long", f"{{field}} must be at most {MAX_METADATA_BYTES} bytes as submitted")
     try:
-        json_value = metadata_to_json_value(value)
-    except ValueError as exc:
-        raise fail("range", "{field}: {value}", value=str(exc)) from None
-    import rfc8785
-
-    if len(rfc8785.dumps(json_value)) > MAX_METADATA_BYTES:
-        raise fail("too_long", f"{{field}} must be at most {MAX_METADATA_BYTES} bytes when serialized")
+        json_value = metadata_to_json_value(value, path="")
+    except MetadataError as exc:
+        raise fail("range", "{field} {value}", member=exc.path, value=_metadata_problem(exc.problem)) from None
+    if len(jcs(json_value)) > MAX_METADATA_BYTES:
+        raise fail("too_long", f"{{field}} must be at most {MAX_METADATA_BYTES} bytes when serialized canonically")
     return value
+
+
+def _metadata_problem(problem: str) -> str:
+    """'number 1e999 overflows a double' -> 'must be a finite double: 1e999 overflows one'."""
+    if problem.startswith("integer "):
+        return "must be an integer within ±(2^53−1) (an integer literal is hashed exactly): " + problem[8:]
+    if problem.startswith("number ") and problem.endswith(" overflows a double"):
+        return "must be a finite double: " + problem[7:]
+    return problem
 
 
 def check_adjusts(value: Any) -> Optional[dict]:

@@ -14,7 +14,7 @@ from ..ledger.context import Ctx, Outside
 from ..ledger.lifecycle import apply_item, due_items, refresh_next_due
 from ..ledger.scope import add_months
 from ..pipeline import Call
-from ..proofs.primitives import format_ts
+from ..proofs.primitives import days_from_civil, format_ts
 from ..store import workspaces
 from ..webhooks import deliveries
 from .schemas import TEN_YEARS_MONTHS
@@ -76,11 +76,19 @@ def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
     return counts
 
 
+#: The clock's range, as scope dates' (§1.13 timestamps have four-digit years): a running clock set
+#: to the last instant allowed still takes a year of wall time to leave them.
+CLOCK_END_MS = days_from_civil(9999, 1, 1) * 86_400_000
+
+
 def _move(ctx: Ctx, target: int, freeze: bool | None, field: str) -> Generator[Outside, Any, dict[str, Any]]:
     """Run every due item up to target, then stand the clock there. A workspace with nothing
     timestamped yet may start its clock anywhere (e.g. in the past): there is no reading for time
     to run backwards against. Once anything is recorded, it may not."""
     previous = ctx.now
+    if not 0 <= target < CLOCK_END_MS:
+        raise validation(field, "range", f"{field} must keep the clock between 1970-01-01 and 9998-12-31"
+                                         " (timestamps have four-digit years)")
     if target < previous and workspaces.has_history(ctx.conn, ctx.ws.id):
         raise ApiError(
             "CLOCK_BACKWARDS", f"the clock cannot move back from {format_ts(previous)} to {format_ts(target)}",

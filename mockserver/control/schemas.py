@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from ..faults import CHAIN_ROUTES, ERROR_CODES, EVENT_TYPES, FAIL_VERIFICATION_ROUTES
 from ..operations import ROUTE_NAMES
-from ..proofs.primitives import parse_rfc3339
+from ..proofs.primitives import fraction_digits, parse_rfc3339
 from ..runtime import parse_api_key
 from ..errors import ApiError
 from ..validation import Body, Query, QueryBool, fail, is_decimal, query_enum, query_int
@@ -122,12 +122,12 @@ class ClockSetBody(Body):
 def _seconds(value: Any) -> Decimal:
     if not is_decimal(value):
         raise fail("type", "{field} must be a number")
-    # bounded before any arithmetic: 1e999999 must not become a million-digit integer, and
-    # 1e-999999999 must not underflow to a silent zero
-    too_coarse_or_wide = value.adjusted() > 9 or value.adjusted() < -3
-    if value <= 0 or too_coarse_or_wide or value * 1000 != (value * 1000).to_integral_value():
+    # bounded before any arithmetic, and exact: 1e999999 must not become a million-digit integer,
+    # 1e-999999999 must not underflow to a silent zero, and 1.0000000000000000000000000001 is not
+    # a whole millisecond although `value * 1000` rounds it to one in a 28-digit context
+    if value <= 0 or value.adjusted() > 9 or fraction_digits(value) > 3:
         raise fail("range", "{field} must be > 0, at most 10 years, in whole milliseconds")
-    return value
+    return Decimal(value)
 
 
 class ClockAdvanceBody(Body):
@@ -154,7 +154,7 @@ ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?\Z")
 def _delay(value: Any) -> Any:
     if not is_decimal(value):
         raise fail("type", "{field} must be a number")
-    if not 0 <= value <= 86400 or (value * 1000) != (value * 1000).to_integral_value():
+    if not 0 <= value <= 86400 or fraction_digits(value) > 3:  # exact, never rounded (see _seconds)
         raise fail("range", "{field} must be 0-86400 seconds in whole milliseconds")
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -361,7 +361,7 @@ ACTION_MODELS = {m.model_fields["type"].annotation.__args__[0]: m for m in (
 def _action_type(value: Any) -> Any:
     if not isinstance(value, dict):
         raise fail("type", "{field} must be an object")
-    if value.get("type") not in ACTION_MODELS:
+    if not isinstance(value.get("type"), str) or value["type"] not in ACTION_MODELS:  # [] is unhashable
         raise fail("format", "{field} must be one of " + ", ".join(ACTION_MODELS), member="type")
     return value
 
@@ -386,7 +386,7 @@ def _probability(value: Any) -> Any:
         return None
     if not is_decimal(value) or not 0 <= value <= 1:
         raise fail("range", "{field} must be null or a number in [0, 1]")
-    return float(value)
+    return float(value) + 0.0  # -0 is 0
 
 
 def _actions(value: Any) -> Any:

@@ -83,9 +83,10 @@ def state_export(ctx: Ctx, call: Call) -> Response:
 
 
 def state_import(ctx: Ctx, call: Call) -> dict[str, Any]:
-    """Checked, then swapped in atomically; requests wait for it (§8.9)."""
+    """Checked, then swapped in atomically; requests wait for it (§8.9). The body is a file the
+    pipeline streamed to disk (pipeline.Upload), never held in memory."""
     try:
-        count = ctx.runtime.store.import_bytes(call.body)
+        count = ctx.runtime.store.import_file(call.body.path)
     except ValueError as exc:
         raise validation("body", "format", f"state import refused: {exc}") from None
     ctx.runtime.state_replaced()

@@ -81,13 +81,28 @@ def chain_id_for(env: str) -> int:
 
 # --- metadata ----------------------------------------------------------------------------------
 
+class MetadataError(ValueError):
+    """A metadata value JCS cannot hash as the contract says; `path` is where (`metadata.n`)."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def _literal(value: Decimal) -> str:
+    text = getattr(value, "text", None) or str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def metadata_to_json_value(value: Any, path: str = "metadata") -> Any:
     """Map parsed JSON (Decimal numbers) to what JCS hashes: numbers as IEEE-754 doubles.
 
     An integer literal (a Decimal with exponent 0, or a Python int) must lie within
     ±(2^53−1) and stays an int; any other number becomes the nearest double and must not
-    overflow. Raises ValueError naming the offending path, so the server can use it to
-    validate `metadata` (proofs.md §2.4, balance-api.md `range`).
+    overflow (one that underflows is that double: `1e-99999999` is hashed as 0, proofs.md §2.4).
+    Nothing is expanded into digits first. Raises MetadataError naming the offending path, so the
+    server can use it to validate `metadata` (proofs.md §2.4, balance-api.md `range`).
     """
     if value is None or isinstance(value, bool):
         return value
@@ -96,42 +111,41 @@ def metadata_to_json_value(value: Any, path: str = "metadata") -> Any:
         return value
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"{path}: integer {value} is outside ±(2^53−1)")
+            raise MetadataError(path, f"integer {value} is outside ±(2^53−1)")
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"{path}: number must be finite")
+            raise MetadataError(path, "number must be finite")
         if value.as_tuple().exponent == 0:
-            as_int = int(value)
-            if abs(as_int) > MAX_SAFE_INTEGER:
-                raise ValueError(f"{path}: integer {as_int} is outside ±(2^53−1)")
-            return as_int
-        as_float = float(value)
+            if value.copy_abs() > MAX_SAFE_INTEGER:  # compared as decimals: int() of 10^6 digits takes a minute
+                raise MetadataError(path, f"integer {_literal(value)} is outside ±(2^53−1)")
+            return int(value)
+        as_float = float(value)  # via the decimal's scientific text: never expanded
         if math.isinf(as_float):
-            raise ValueError(f"{path}: number {value} overflows a double")
+            raise MetadataError(path, f"number {_literal(value)} overflows a double")
         return as_float
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{path}: number must be finite")
+            raise MetadataError(path, "number must be finite")
         return value
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ValueError(f"{path}: member names must be strings")
+                raise MetadataError(path, "member names must be strings")
             _check_utf8(key, path)
-            out[key] = metadata_to_json_value(item, f"{path}.{key}")
+            out[key] = metadata_to_json_value(item, f"{path}.{key}" if path else key)
         return out
     if isinstance(value, (list, tuple)):
         return [metadata_to_json_value(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    raise ValueError(f"{path}: {type(value).__name__} is not a JSON value")
+    raise MetadataError(path, f"{type(value).__name__} is not a JSON value")
 
 
 def _check_utf8(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"{path}: string contains a lone surrogate") from None
+        raise MetadataError(path, "string contains a lone surrogate") from None
 
 
 def metadata_digest(metadata: Any) -> str:

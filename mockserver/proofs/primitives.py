@@ -150,6 +150,12 @@ def jcs_plain(value: dict) -> bytes:
 
 # --- Canonical decimals ------------------------------------------------------------------------
 
+#: canonical_decimal refuses to add more zeros than this: amounts reach it only validated (at
+#: most 21 integer and 18 fractional digits), so a larger exponent is a bug to report, never a
+#: gigabyte string to build (1e-999999999 written positionally).
+MAX_CANONICAL_EXPONENT = 4096
+
+
 def canonical_decimal(value: Decimal | int) -> str:
     """Plain positional notation, no exponent, no trailing fractional zeros, -0 -> 0."""
     d = Decimal(value)
@@ -158,6 +164,8 @@ def canonical_decimal(value: Decimal | int) -> str:
     if d.is_zero():
         return "0"
     sign, digits, exponent = d.as_tuple()
+    if max(exponent, -(len(digits) + exponent)) > MAX_CANONICAL_EXPONENT:  # zeros it would add
+        raise ValueError(f"amount exponent {exponent} is beyond what is written positionally")
     text = "".join(map(str, digits))
     if exponent >= 0:
         text = (text + "0" * exponent).lstrip("0") or "0"
@@ -178,6 +186,22 @@ def significant_digits(value: Decimal) -> int:
         return 0
     digits = "".join(map(str, value.as_tuple().digits)).strip("0")
     return len(digits)
+
+
+def comparable_decimal(value: Decimal) -> str:
+    """A text that is equal for equal numbers (100 = 100.0 = 1E+2), never longer than the number's
+    own digits plus its exponent: the canonical decimal string while that stays short, otherwise
+    the normalized coefficient and exponent (`1E-99999999`), which no canonical string can equal
+    (they never hold an `E`). For comparisons of unvalidated input (Idempotency-Key bodies,
+    metadata), where `canonical_decimal` would expand an exponent into that many zeros."""
+    if not value.is_finite():
+        return str(value)
+    if value.is_zero() or (-64 <= value.adjusted() <= 64 and fraction_digits(value) <= 64):
+        return canonical_decimal(value)
+    sign, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    stripped = text.rstrip("0")
+    return ("-" if sign else "") + stripped + "E" + str(exponent + len(text) - len(stripped))
 
 
 def fraction_digits(value: Decimal) -> int:
@@ -349,7 +373,40 @@ def period_of(ms: int) -> str:
 # --- Exact JSON parsing ------------------------------------------------------------------------
 
 class JSONInputError(ValueError):
-    """The text is not JSON as this project accepts it (reason: invalid_json)."""
+    """The text is not JSON as this project accepts it (reason: invalid_json); `field` is the path
+    of the offending value when one is known (`metadata.note`), else None (the body)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class JSONNumber(Decimal):
+    """A number read from JSON text: the exact Decimal of its literal, which also keeps the literal
+    itself (`text`), so what is stored and returned as submitted (metadata) is written back as it
+    came, never expanded (`1e-99999999` stays 11 bytes; `jsonout` writes `text`). Arithmetic on it
+    gives plain Decimals, and validated amounts are plain Decimals, written canonically."""
+
+    __slots__ = ("text",)
+
+
+#: A literal whose exponent does not fit Python's decimal module (beyond about ±10^18, e.g.
+#: `1e99999999999999999999`) is read with its exponent clamped to ±10^15: still far beyond every
+#: bound of the contract and every double, on the same side, so each field's own rule refuses it
+#: (or, in metadata, the double it stands for is the same: infinite, or zero). Its text is kept.
+_CLAMPED_EXPONENT = 10**15
+
+
+def json_number(text: str) -> JSONNumber:
+    """parse_float / parse_int of parse_json_exact."""
+    try:
+        number = JSONNumber(text)
+    except InvalidOperation:
+        mantissa, _, exponent = text.replace("E", "e").partition("e")
+        sign = "-" if exponent.startswith("-") else ""
+        number = JSONNumber(f"{mantissa}e{sign}{_CLAMPED_EXPONENT}")
+    number.text = text
+    return number
 
 
 def _reject_constant(name: str) -> Any:
@@ -376,8 +433,46 @@ def _depth(value: Any, limit: int) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
-    """JSON with exact decimals (every number a Decimal), no duplicate members, no NaN/Infinity."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # only escapes can make one: UTF-8 cannot
+
+
+def _is_text(value: str) -> bool:
+    """Unicode text: no lone surrogate (a `\\ud800` escape without its pair)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(path, what) of the first string or member name holding a lone surrogate (`metadata.note`,
+    `deltas[2].reason`; a member name is reported at the object that holds it), or None."""
+    if isinstance(value, str):
+        return None if _is_text(value) else (path or "body", path or "the body")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _is_text(key):
+                return path or "body", f"a member name of {path or 'the body'}"
+            found = _lone_surrogate_path(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate_path(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def parse_json_exact(text: str | bytes, max_depth: int = 32, unicode_only: bool = False) -> Any:
+    """JSON with exact decimals (every number a JSONNumber: a Decimal keeping its literal text), no
+    duplicate members, no NaN/Infinity, nesting at most `max_depth`. `unicode_only` (request
+    bodies): strings and member names must be Unicode text, a lone surrogate escape is refused
+    naming where it is (RFC 8785 cannot hash it, UTF-8 cannot store it). The offline verifiers
+    parse it, as JSON.parse does, and fail where it is hashed."""
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -386,8 +481,8 @@ def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=json_number,
+            parse_int=json_number,
             parse_constant=_reject_constant,
             object_pairs_hook=_no_duplicates,
         )
@@ -398,4 +493,10 @@ def parse_json_exact(text: str | bytes, max_depth: int = 32) -> Any:
     except ValueError as exc:
         raise JSONInputError(f"invalid JSON: {exc}") from exc
     _depth(value, max_depth)
+    if unicode_only and _SURROGATE_ESCAPE.search(text):
+        found = _lone_surrogate_path(value)
+        if found is not None:
+            field, what = found
+            raise JSONInputError(f"{what} holds a lone surrogate (a \\ud800-\\udfff escape without its pair),"
+                                 " which is not Unicode text", field=field)
     return value

@@ -83,32 +83,39 @@ class Store:
                 return handle.read()
 
     def import_bytes(self, data: bytes) -> int:
-        """Replace the whole database with a checked SQLite file; returns its workspace count.
-
-        Checks, in order: header, schema version, integrity. Nothing changes on failure; the swap
-        runs under the store lock, so requests wait for it. No path from the request is used.
-        """
-        if not data.startswith(b"SQLite format 3\x00"):
-            raise ValueError("the body is not an SQLite database file")
+        """import_file of bytes held in memory (written to a temporary file first)."""
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "import.sqlite")
             with open(path, "wb") as handle:
                 handle.write(data)
-            source = sqlite3.connect(path)
+            return self.import_file(path)
+
+    def import_file(self, path: str) -> int:
+        """Replace the whole database with a checked SQLite file; returns its workspace count.
+
+        Checks, in order: header, schema version, integrity. Nothing changes on failure; the swap
+        runs under the store lock, so requests wait for it. `path` is the server's own temporary
+        file (the request body streamed to disk), never a path taken from a request.
+        """
+        with open(path, "rb") as handle:
+            header = handle.read(16)
+        if header != b"SQLite format 3\x00":
+            raise ValueError("the body is not an SQLite database file")
+        source = sqlite3.connect(path)
+        try:
             try:
-                try:
-                    version = source.execute("PRAGMA user_version").fetchone()[0]
-                    integrity = source.execute("PRAGMA integrity_check").fetchone()[0]
-                except sqlite3.DatabaseError as exc:
-                    raise ValueError(f"the file is not a readable SQLite database ({exc})") from None
-                if version != SCHEMA_VERSION:
-                    raise ValueError(f"schema version {version} is not this server's {SCHEMA_VERSION}")
-                if integrity != "ok":
-                    raise ValueError(f"integrity check failed: {integrity}")
-                with self._lock:
-                    source.backup(self.conn)
-            finally:
-                source.close()
+                version = source.execute("PRAGMA user_version").fetchone()[0]
+                integrity = source.execute("PRAGMA integrity_check").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise ValueError(f"the file is not a readable SQLite database ({exc})") from None
+            if version != SCHEMA_VERSION:
+                raise ValueError(f"schema version {version} is not this server's {SCHEMA_VERSION}")
+            if integrity != "ok":
+                raise ValueError(f"integrity check failed: {integrity}")
+            with self._lock:
+                source.backup(self.conn)
+        finally:
+            source.close()
         return self.conn.execute("SELECT COUNT(*) FROM workspaces").fetchone()[0]
 
     def close(self) -> None:
