@@ -1,4 +1,4 @@
-"""pacspace-mock command line: serve, verify, openapi, export, replay."""
+"""pacspace-mock command line: serve, verify, openapi, export, inspect, replay."""
 
 from __future__ import annotations
 
@@ -280,7 +280,7 @@ EXPORT_FORMATS = ("csv", "json", "ndjson")
 
 
 class OfflineError(click.ClickException):
-    """export could not do its work: one line on stderr, exit status 2."""
+    """export / inspect could not do their work: one line on stderr, exit status 2."""
 
     exit_code = 2
 
@@ -315,6 +315,21 @@ def export(db_path: str, key: str | None, fmt: str, out: str, tables: tuple[str,
     try:
         run(Plan(db_path, key, fmt, out, tuple(dict.fromkeys(tables))), sys.stdout.buffer)
     except ExportError as exc:
+        raise OfflineError(str(exc)) from None
+
+
+@main.command()
+@click.argument("db_path", metavar="DB", default="./pacspace-mock.sqlite")
+def inspect(db_path: str) -> None:
+    """Summarize a database file (read-only): workspaces with their clocks; per workspace customers,
+    deltas by status, checkpoints, receipts, webhook events by delivery status, journal entries;
+    the file's size and each table's."""
+    from .inspection import render, summary
+    from .store.readonly import Unreadable
+
+    try:
+        click.echo(render(summary(db_path)))
+    except Unreadable as exc:
         raise OfflineError(str(exc)) from None
 
 

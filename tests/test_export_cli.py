@@ -1,4 +1,4 @@
-"""`pacspace-mock export`: a ledger built through the HTTP API on a file
+"""`pacspace-mock export` and `pacspace-mock inspect`: a ledger built through the HTTP API on a file
 database, exported in every format and checked against what the API itself answers (ids, exact
 decimal strings, webhook bodies byte for byte, the journal), one workspace at a time or all,
 to files or stdout, read-only beside a running server, in bounded memory."""
@@ -421,6 +421,43 @@ def test_memory_does_not_grow_with_the_table(tmp_path):
     assert large_size > 9 * small_size  # 3,000 deltas and events instead of 300 (~30 MB)
     assert large_peak < small_peak * 1.25 + 256 * 1024, (small_peak, large_peak)
     assert large_peak < 8 * 1024 * 1024
+
+
+# --- inspect -------------------------------------------------------------------------------------------------
+
+def inspect(*args):
+    return CliRunner().invoke(main, ["inspect", *map(str, args)])
+
+
+def test_inspect_counts_what_the_api_shows(ledger):
+    result = inspect(ledger.path)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{ledger.path}: ") and lines[0].endswith("; 2 workspace(s)")
+    created = [l.split() for l in lines if l.startswith(KEY_A)]
+    assert created[0][:2] == [KEY_A, "test"] and created[0][3:] == ["frozen", "2026-05-01T00:00:01.000Z"]
+    counts = created[1]
+    header = next(l for l in lines if l.startswith("workspace") and "customers" in l)
+    assert header.split() == ["workspace", "customers", "QUEUED", "PROCESSING", "VERIFIED", "FAILED", "checkpoints",
+                              "receipts", "events", "pending", "events", "delivered", "events", "failed", "journal"]
+    journal = len(ledger.api["journal"])
+    events = ledger.api["outbox"]
+    pending = sum(1 for e in events if e["deliveryStatus"] == "pending")
+    delivered = sum(1 for e in events if e["deliveryStatus"] == "delivered")
+    failed = sum(1 for e in events if e["deliveryStatus"] == "failed")
+    assert counts[1:] == [str(n) for n in (3, 1, 0, 3, 1, 1, 1, pending, delivered, failed, journal)]
+    assert (pending, delivered, failed) == (1, 5, 1)
+    other = [l.split() for l in lines if l.startswith(KEY_B)]
+    assert other[0][1] == "live" and other[0][3:] == ["frozen", "2026-04-02T09:00:00.000Z"]
+    assert other[1][1:] == [str(n) for n in (1, 1, 0, 0, 0, 0, 0, 0, 0, 0, len(ledger.api["b_journal"]))]
+    table = {l.split()[0]: l.split()[1:] for l in lines[lines.index(next(l for l in lines if l.startswith("table"))):]}
+    assert table["deltas"][0] == "6" and table["workspaces"][0] == "2"
+    assert table["deltas"][2] in ("KiB", "MiB")  # dbstat sizes (Debian's and the wheels' SQLite have it)
+
+
+def test_inspect_refuses_what_is_not_a_database(tmp_path):
+    result = inspect(tmp_path / "missing.sqlite")
+    assert result.exit_code == 2 and result.output == f"Error: {tmp_path / 'missing.sqlite'}: no such file\n"
 
 
 # --- the command stays out of the server's way ----------------------------------------------------------------
