@@ -1,4 +1,4 @@
-"""pacspace-mock command line: serve, verify, openapi, replay."""
+"""pacspace-mock command line: serve, verify, openapi, export, inspect, replay."""
 
 from __future__ import annotations
 
@@ -302,6 +302,66 @@ def openapi() -> None:
     from .operations import OPERATIONS
 
     click.echo(json.dumps(build_openapi(OPERATIONS), indent=2))
+
+
+#: the tables and formats of `export` (mockserver/export.py; a test holds them equal), listed here
+#: so that loading the CLI for `serve` imports none of it
+EXPORT_TABLES = ("customers", "deltas", "checkpoints", "receipts", "outbox", "journal")
+EXPORT_FORMATS = ("csv", "json", "ndjson")
+
+
+class OfflineError(click.ClickException):
+    """export / inspect could not do their work: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+@main.command()
+@click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True,
+              help="SQLite file written by serve (opened read-only; serve may be running).")
+@click.option("--key", default=None,
+              help="Only this workspace: its API key or the key's public part (pk_test_demo). Default: all.")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True,
+              help="csv (a header row), json (one array) or ndjson (one object per line).")
+@click.option("--out", default="-", show_default=True,
+              help="Directory for one file per table (TABLE.csv, ...), or '-' for stdout (one --table).")
+@click.option("--table", "tables", multiple=True, type=click.Choice(EXPORT_TABLES),
+              help="Export this table (repeatable). Default with --out DIR: all of them.")
+def export(db_path: str, key: str | None, fmt: str, out: str, tables: tuple[str, ...]) -> None:
+    """Export the ledger to files: customers, deltas, checkpoints, receipts, the webhook outbox and
+    the request journal, with the API's field names and exact decimals as strings.
+
+    \b
+    pacspace-mock export --out ledger/                       # every table, every workspace, CSV
+    pacspace-mock export --key pk_test_demo --format ndjson --out ledger/
+    pacspace-mock export --table deltas --format json > deltas.json
+    """
+    import sys
+
+    from .export import ExportError, Plan, run
+
+    if out != "-" and not tables:
+        tables = EXPORT_TABLES
+    sys.stdout.flush()
+    try:
+        run(Plan(db_path, key, fmt, out, tuple(dict.fromkeys(tables))), sys.stdout.buffer)
+    except ExportError as exc:
+        raise OfflineError(str(exc)) from None
+
+
+@main.command()
+@click.argument("db_path", metavar="DB", default="./pacspace-mock.sqlite")
+def inspect(db_path: str) -> None:
+    """Summarize a database file (read-only): workspaces with their clocks; per workspace customers,
+    deltas by status, checkpoints, receipts, webhook events by delivery status, journal entries;
+    the file's size and each table's."""
+    from .inspection import render, summary
+    from .store.readonly import Unreadable
+
+    try:
+        click.echo(render(summary(db_path)))
+    except Unreadable as exc:
+        raise OfflineError(str(exc)) from None
 
 
 def _register_replay() -> None:
