@@ -155,7 +155,9 @@ def outbox(src: Source) -> Iterator[dict[str, Any]]:
 # does every other stored column of the journal table (camelCased), whatever the schema adds.
 JOURNAL_MEMBERS = ["seq", "requestId", "at", "method", "path", "query", "route", "status", "latencyMs", "customerId",
                    "idempotencyKey", "idempotentReplay", "errorCode", "fault", "userAgent", "chainId"]
-JOURNAL_INTERNAL = {"id", "ws", "entry"}
+# stored for filtering (at_ms, keys) or decoded into `exchange` (the recorded request and reply,
+# as GET /_mock/journal?exchange=true shows it)
+JOURNAL_INTERNAL = {"id", "ws", "entry", "at_ms", "keys", "exchange"}
 
 
 def camel(name: str) -> str:
@@ -174,11 +176,13 @@ def journal_columns(db: Any, ws_ids: list[int]) -> tuple[list[str], list[str]]:
                 members.append(row["name"])
     stored = [c.name for c in db["journal"].columns if c.name not in JOURNAL_INTERNAL]
     extra = [c for c in stored if camel(c) not in members]
-    return ["workspace", *members, *(camel(c) for c in extra)], extra
+    return ["workspace", *members, "exchange", *(camel(c) for c in extra)], extra
 
 
 def journal(src: Source, columns: list[str], extra: list[str]) -> Iterator[dict[str, Any]]:
     import json
+
+    from . import exchanges
 
     ws = src.ctx.ws
     keep = int(ws.settings.get("journalSize", 1000))
@@ -188,6 +192,7 @@ def journal(src: Source, columns: list[str], extra: list[str]) -> Iterator[dict[
         entry = json.loads(row["entry"])
         out = {name: entry.get(name) for name in columns}
         out["workspace"] = src.workspace
+        out["exchange"] = exchanges.load(row["exchange"])
         for stored, name in names:
             out[name] = row[stored]
         yield out

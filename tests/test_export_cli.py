@@ -101,7 +101,7 @@ def build_ledger(url: str) -> dict:
     # control-plane reads last: they are not journaled, so the journal stays as exported
     api["outbox"] = a.ok("GET", "/_mock/webhooks/outbox", params={"limit": 1000})["entries"]
     api["outbox_text"] = a.call("GET", "/_mock/webhooks/outbox", params={"limit": 1000}).text
-    api["journal"] = a.ok("GET", "/_mock/journal", params={"limit": 1000})["entries"][::-1]
+    api["journal"] = a.ok("GET", "/_mock/journal", params={"limit": 1000, "exchange": "true"})["entries"][::-1]
     api["b_journal"] = b.ok("GET", "/_mock/journal", params={"limit": 1000})["entries"][::-1]
     return api
 
@@ -240,7 +240,12 @@ def test_journal_is_the_api_journal(ledger, tmp_path, fmt):
     mine = [r for r in rows if r["workspace"] == KEY_A]
     assert len(mine) == len(ledger.api["journal"]) > 10
     for row, entry in zip(mine, ledger.api["journal"]):
-        assert {k: row[k] for k in entry} == {k: cell(v, fmt) for k, v in entry.items()}
+        exchange = row["exchange"] if fmt != "csv" else json.loads(row["exchange"], parse_float=Decimal)
+        for side in ("request", "response"):
+            for member, value in entry["exchange"][side].items():
+                assert exchange[side][member] == value, (fmt, side, member, exchange[side][member], value)
+        assert {k: row[k] for k in entry if k != "exchange"} == {k: cell(v, fmt) for k, v in entry.items()
+                                                                 if k != "exchange"}
     theirs = [r for r in rows if r["workspace"] == KEY_B]
     assert [r["requestId"] for r in theirs] == [e["requestId"] for e in ledger.api["b_journal"]]
 
