@@ -40,7 +40,7 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
 
     import uvicorn
 
-    from .serving import ENV_OPTIONS
+    from .serving import ENV_OPTIONS, NoDelayHTTP
 
     if verify_delay < processing_delay:
         raise click.BadParameter("--verify-delay must be at least --processing-delay", param_hint="--verify-delay")
@@ -65,7 +65,7 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
     click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
     uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=10)
+                http=NoDelayHTTP, log_level="warning", timeout_graceful_shutdown=10)
 
 
 @main.command()

@@ -11,9 +11,12 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from typing import Any
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .app import create_app
 from .runtime import Runtime, ServerConfig
@@ -60,6 +63,23 @@ class AccessLog:
                 "query": scope.get("query_string", b"").decode("latin-1"), "status": facts.get("status"),
                 "ms": round((time.perf_counter() - started) * 1000, 2), "requestId": facts.get("requestId"),
             }, separators=(",", ":")))
+
+
+class NoDelayHTTP(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol, with TCP_NODELAY set on every accepted connection.
+
+    With --workers N, uvicorn binds the listening socket itself as `socket.socket(AF_INET)`
+    (proto 0) and hands it to the worker processes; asyncio sets TCP_NODELAY only on sockets
+    whose proto is IPPROTO_TCP, so every reply written in two parts (head, then body) waited
+    ~40 ms for the client's delayed ACK on a keep-alive connection. One worker is not affected
+    (asyncio creates that listener with IPPROTO_TCP); the embedded server binds its own socket.
+    """
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def worker_app():
