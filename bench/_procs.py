@@ -7,7 +7,6 @@ with its output, so a figure is never taken from something else listening on the
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -29,9 +28,9 @@ def free_port() -> int:
 
 
 def script(name: str) -> str | None:
-    """A console script of the running interpreter's environment (then PATH)."""
+    """A console script of the running interpreter's environment (never another one's on PATH)."""
     here = os.path.join(os.path.dirname(sys.executable), name)
-    return here if os.access(here, os.X_OK) else shutil.which(name)
+    return here if os.access(here, os.X_OK) else None
 
 
 class Server:
@@ -41,7 +40,7 @@ class Server:
                  timeout: float = 60.0):
         self.name, self.port = name, port
         self.url = f"http://127.0.0.1:{port}"
-        self.log = tempfile.TemporaryFile(mode="w+")
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, text=True, cwd=cwd,
                                      env={**os.environ, **(env or {})})
         deadline = time.monotonic() + timeout
@@ -71,12 +70,6 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=20)
         self.log.close()
-
-    def __enter__(self) -> "Server":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def pacspace_serve(port: int, *args: str) -> list[str]:
