@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import h11
@@ -36,7 +37,14 @@ MALFORMED = (b'{"success":false,"error":{"code":"VALIDATION_ERROR","message":"Th
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the deadlines described above (one timer per connection)."""
+    """uvicorn's h11 protocol with the deadlines described above (one timer per connection), and
+    TCP_NODELAY on every accepted connection.
+
+    With --workers N, uvicorn binds the listening socket itself as `socket.socket(AF_INET)`
+    (proto 0) and hands it to the worker processes; asyncio sets TCP_NODELAY only on sockets
+    whose proto is IPPROTO_TCP, so every reply written in two parts (head, then body) waited
+    ~40 ms for the client's delayed ACK on a keep-alive connection.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,6 +103,9 @@ class GuardedH11Protocol(H11Protocol):
     # --- uvicorn's hooks ----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._arm("headers")
 

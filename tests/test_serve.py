@@ -146,3 +146,49 @@ def test_access_log_lines_are_json(db):
     entries = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     usage = [e for e in entries if e["path"] == "/api/v1/balance/usage"]
     assert usage and usage[0]["status"] == 200 and usage[0]["requestId"].startswith("req_")
+
+
+def test_serve_workers_set_tcp_nodelay_on_accepted_connections(monkeypatch, tmp_path):
+    """With --workers N, uvicorn binds a plain (proto 0) socket and hands it to the workers, where
+    asyncio leaves Nagle on: each keep-alive reply then waited ~40 ms for a delayed ACK. Serve the
+    options the CLI gives uvicorn on such a socket and read the option of the accepted connection."""
+    import threading
+
+    import uvicorn
+    from click.testing import CliRunner
+
+    from mockserver.cli import main
+    from mockserver.serving import ENV_OPTIONS
+
+    captured = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: captured.update(options))
+    monkeypatch.setenv(ENV_OPTIONS, "")  # restored afterwards: serve writes its options there
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--db", str(tmp_path / "w.sqlite"), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert captured["workers"] == 2
+
+    async def hello(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    options = {k: v for k, v in captured.items() if k not in ("factory", "workers")}
+    config = uvicorn.Config(hello, **{**options, "lifespan": "off"})
+    listener = config.bind_socket()  # what uvicorn's Multiprocess hands every worker
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.01)
+        with socket.create_connection(listener.getsockname()[:2], timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert client.recv(1024).startswith(b"HTTP/1.1 200")
+            (connection,) = server.server_state.connections  # kept alive: the client has not closed
+            accepted = connection.transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        listener.close()
