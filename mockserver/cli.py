@@ -59,41 +59,53 @@ def _admin_token(value: str | None) -> str | None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PACSPACE_MOCK_HOST", show_envvar=True,
               help="Interface to listen on. Anything but loopback guards the server (see README).")
-@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
-@click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True,
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535), envvar="PACSPACE_MOCK_PORT",
+              show_envvar=True, help="TCP port (0: any free port, printed in the banner).")
+@click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True, envvar="PACSPACE_MOCK_DB",
+              show_envvar=True,
               help="SQLite file (':memory:' for a throwaway ledger). Data persists across restarts.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1), envvar="PACSPACE_MOCK_SEED",
+              show_envvar=True,
               help="Default seed of new workspaces (ids and secrets derive from it).")
 @click.option("--processing-delay", default=1.0, show_default=True, type=click.FloatRange(0, 86400),
+              envvar="PACSPACE_MOCK_PROCESSING_DELAY", show_envvar=True,
               help="Seconds (virtual) from acceptance to PROCESSING.")
 @click.option("--verify-delay", default=2.0, show_default=True, type=click.FloatRange(0, 86400),
+              envvar="PACSPACE_MOCK_VERIFY_DELAY", show_envvar=True,
               help="Seconds (virtual) from acceptance to VERIFIED; at least --processing-delay.")
-@click.option("--strict/--no-strict", " /--open", "strict", default=None,
+@click.option("--strict/--no-strict", " /--open", "strict", default=None, envvar="PACSPACE_MOCK_STRICT", show_envvar=True,
               help="Accept only registered keys (see --keys). Default: off on loopback, on beyond it.")
-@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False), envvar="PACSPACE_MOCK_KEYS",
+              show_envvar=True,
               help="File of full API keys, one per line ('#' comments), registered as active.")
-@click.option("--public-url", default=None,
+@click.option("--public-url", default=None, envvar="PACSPACE_MOCK_PUBLIC_URL", show_envvar=True,
               help="Origin used in links of replies (default: the request's Host on loopback, "
                    "http://<host>:<port> beyond it).")
 @click.option("--admin-token", default=None, envvar=ADMIN_TOKEN_ENV, show_envvar=True,
               help="Bearer token of the global /_mock routes beyond loopback (default: generated, printed once).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), envvar="PACSPACE_MOCK_WORKERS",
+              show_envvar=True,
               help="Worker processes sharing the SQLite file.")
-@click.option("--access-log/--no-access-log", default=True, show_default=True,
+@click.option("--access-log/--no-access-log", default=True, show_default=True, envvar="PACSPACE_MOCK_ACCESS_LOG",
+              show_envvar=True,
               help="One JSON line per request on stderr.")
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              envvar="PACSPACE_MOCK_TIMEOUT", show_envvar=True,
               help="Connection timeout in seconds: idle keep-alive, request line and headers, a stalled body.")
 def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, keys_file, public_url, admin_token,
           workers, access_log, timeout) -> None:
-    """Run the dev server."""
+    """Run the dev server.
+
+    Every option can also come from its PACSPACE_MOCK_* environment variable (a flag wins). The
+    port and the database are checked before anything is printed or written: a problem is one
+    line on stderr and exit status 2.
+    """
     import json
     import os
     import secrets
     import sys
-
-    import uvicorn
 
     from .serving import ENV_OPTIONS
 
@@ -118,6 +130,9 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     generated = exposed and admin_token is None
     if generated:
         admin_token = secrets.token_urlsafe(32)
+    _check_db(db_path)
+    listener = _listen(host, port)  # before the banner: a port in use is told, and nothing is written
+    port = listener.getsockname()[1]
     if exposed and not public_url:
         public_url = bind_origin(host, port)
     config = {"seed": seed, "processing_delay": processing_delay, "verify_delay": verify_delay, "strict": strict,
@@ -131,17 +146,113 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
         _exposed_banner(host, port, origin, strict, len(keys), admin_token if generated else None)
     elif admin_token:
         click.echo("  admin token:      not used on loopback (the global /_mock routes need none here)")
-    click.echo(f"  API key to try:   {key}   (open mode: any pk_test_/pk_live_ key works)" if not strict
-               else f"  strict mode: {len(keys)} registered key(s)")
+    if not strict:
+        click.echo(f"  API key to try:   {key}   (open mode: any pk_test_/pk_live_ key works)")
+    elif keys:
+        click.echo(f"  strict mode:      {len(keys)} registered key(s) from {keys_file}")
+    else:  # nothing can be tried before a key is registered: say how
+        key = "pk_test_demo.s3cret"
+        auth = " -H 'Authorization: Bearer <admin token>'" if exposed else ""
+        click.echo("  strict mode:      no key is registered yet; register one first (or give --keys FILE):")
+        click.echo(f"                    curl -s -X POST {origin}/_mock/keys{auth} -d '{{\"key\":\"{key}\"}}'")
     click.echo(f"  try:              curl -s -H 'X-Api-Key: {key}' {origin}/api/v1/balance/usage")
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
-    click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health")
+    click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health    index: {origin}/")
     sys.stdout.flush()  # the banner (and the token) reach a log file now, not at exit
     from .connection import GuardedH11Protocol
 
-    uvicorn.run("mockserver.serving:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=10, http=GuardedH11Protocol,
-                timeout_keep_alive=timeout)
+    _run(listener, workers, dict(app="mockserver.serving:worker_app", factory=True, host=host, port=port,
+                                 log_level="warning", timeout_graceful_shutdown=10, http=GuardedH11Protocol,
+                                 timeout_keep_alive=timeout))
+
+
+def _fail(message: str) -> NoReturn:
+    """A problem found before serving: one line on stderr, exit status 2 (click's usage errors)."""
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(2)
+
+
+def _check_db(path: str) -> None:
+    """The database file must be usable before the banner: its directory exists, it is not a
+    directory, it can be written, and an existing file is a pacspace-mock database this
+    version can open (a version-1 file is upgraded when opened)."""
+    import os
+    import sqlite3
+
+    from .store.schema import MIGRATIONS, SCHEMA_VERSION
+
+    if path == ":memory:":
+        return
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    if os.path.isdir(full):
+        _fail(f"--db {path} is a directory; give a file path such as {os.path.join(path, 'pacspace-mock.sqlite')}")
+    if not os.path.isdir(folder):
+        _fail(f"--db {path}: the directory {folder} does not exist")
+    if not os.path.exists(full):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            _fail(f"--db {path}: cannot create a file in {folder} (permission denied)")
+        return
+    if not os.access(full, os.R_OK | os.W_OK):
+        _fail(f"--db {path} cannot be read and written (permission denied)")
+    if os.path.getsize(full) == 0:
+        return
+    with open(full, "rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            _fail(f"--db {path} is not an SQLite database")
+    try:
+        conn = sqlite3.connect(f"file:{full}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        _fail(f"--db {path} cannot be opened: {exc}")
+    if version > SCHEMA_VERSION:
+        _fail(f"--db {path} was written by a newer pacspace-mock (schema {version}; this one reads up to {SCHEMA_VERSION})")
+    if version and version != SCHEMA_VERSION and version not in MIGRATIONS:
+        _fail(f"--db {path} has schema version {version}, which this pacspace-mock cannot upgrade")
+
+
+def _listen(host: str, port: int):
+    """The listening socket, bound before the banner (so `--port 0` prints the port it got)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {port} on {host} is already in use (another pacspace-mock?); give --port or stop it")
+        if exc.errno == errno.EACCES:
+            _fail(f"port {port} on {host}: permission denied (ports below 1024 need privileges)")
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run(listener, workers: int, options: dict) -> None:
+    """uvicorn on the socket bound above: one server, or its process supervisor for --workers."""
+    import uvicorn
+
+    config = uvicorn.Config(**options, workers=workers)
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[listener]).run()
+        else:
+            config.load_app()
+            uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
 
 
 def _exposed_banner(host: str, port: int, origin: str, strict: bool, key_count: int, token: str | None) -> None:
@@ -317,7 +428,8 @@ class OfflineError(click.ClickException):
 
 
 @main.command()
-@click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True,
+@click.option("--db", "db_path", default="./pacspace-mock.sqlite", show_default=True, envvar="PACSPACE_MOCK_DB",
+              show_envvar=True,
               help="SQLite file written by serve (opened read-only; serve may be running).")
 @click.option("--key", default=None,
               help="Only this workspace: its API key or the key's public part (pk_test_demo). Default: all.")

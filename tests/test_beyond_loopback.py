@@ -51,7 +51,7 @@ class Served:
             try:
                 if requests.get(f"{self.url}/_mock/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted while the app still loads
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f"serve did not start: {self.stop()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,7 @@ class Served:
             try:
                 if requests.get(f"{self.url}/_mock/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted while the app still loads
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f"serve did not start: {self.stop()}")
@@ -96,6 +97,85 @@ def test_serve_rejects_bad_flags():
     result = subprocess.run([sys.executable, "-m", "mockserver.cli", "serve", "--verify-delay", "1",
                              "--processing-delay", "2"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "--verify-delay" in result.stderr
+
+
+def _serve_fails(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", *args], capture_output=True, text=True,
+                            timeout=60, cwd=cwd, env=env)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""  # no banner: nothing claims to be serving
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no traceback
+    return result
+
+
+def test_a_bad_database_path_is_one_line_and_exit_2_before_the_banner(tmp_path):
+    assert _serve_fails("--db", str(tmp_path / "missing" / "x.sqlite")).stderr == (
+        f"Error: --db {tmp_path / 'missing' / 'x.sqlite'}: the directory {tmp_path / 'missing'} does not exist\n")
+    assert "is a directory" in _serve_fails("--db", str(tmp_path)).stderr
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a database")
+    assert _serve_fails("--db", str(junk)).stderr == f"Error: --db {junk} is not an SQLite database\n"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # (root may write anywhere)
+            assert "permission denied" in _serve_fails("--db", str(locked / "x.sqlite")).stderr
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_port_in_use_is_one_line_and_leaves_no_database(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _serve_fails("--port", str(port), cwd=tmp_path)  # the default ./pacspace-mock.sqlite
+    assert result.stderr == (f"Error: port {port} on 127.0.0.1 is already in use (another pacspace-mock?); "
+                             "give --port or stop it\n")
+    assert list(tmp_path.iterdir()) == []  # no stray database file
+
+
+def test_environment_variables_configure_serve_and_flags_win(tmp_path):
+    env = {**os.environ, "PACSPACE_MOCK_DB": ":memory:", "PACSPACE_MOCK_SEED": "11", "PACSPACE_MOCK_PORT": "1",
+           "PACSPACE_MOCK_VERIFY_DELAY": "0", "PACSPACE_MOCK_PROCESSING_DELAY": "0"}
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = proc.stdout.readline()
+        assert banner.startswith(f"pacspace-mock ") and f"serving http://127.0.0.1:{port}" in banner  # the flag won
+        assert "(db: :memory:" in banner
+        settings = requests.get(f"http://127.0.0.1:{port}/_mock/settings", headers=KEY).json()["data"]
+        assert (settings["seed"], settings["verifyDelaySeconds"], settings["processingDelaySeconds"]) == (11, 0, 0)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    help_text = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--help"], capture_output=True,
+                               text=True, timeout=60).stdout
+    for option in ("HOST", "PORT", "DB", "SEED", "PROCESSING_DELAY", "VERIFY_DELAY", "STRICT", "KEYS", "PUBLIC_URL",
+                   "ADMIN_TOKEN", "WORKERS", "ACCESS_LOG", "TIMEOUT"):
+        assert f"PACSPACE_MOCK_{option}" in help_text.replace("\n", " ").replace("  ", " ") or \
+            f"PACSPACE_MOCK_{option}" in "".join(help_text.split()), option
+
+
+def test_port_0_prints_the_port_it_got_and_strict_mode_says_how_to_register(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", ":memory:",
+                             "--strict"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(6)]
+        port = int(lines[0].split("serving http://127.0.0.1:", 1)[1].split()[0])
+        assert port > 0
+        register = lines[2].strip()
+        assert register == f"curl -s -X POST http://127.0.0.1:{port}/_mock/keys -d '{{\"key\":\"pk_test_demo.s3cret\"}}'"
+        # the banner's two lines work as printed, in order
+        assert requests.post(f"http://127.0.0.1:{port}/_mock/keys", json={"key": "pk_test_demo.s3cret"}).ok
+        assert f"-H 'X-Api-Key: pk_test_demo.s3cret' http://127.0.0.1:{port}/api/v1/balance/usage" in lines[3]
+        assert requests.get(f"http://127.0.0.1:{port}/api/v1/balance/usage",
+                            headers={"X-Api-Key": "pk_test_demo.s3cret"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(20)
 
 
 RACE_BODY = {"customerId": "race", "delta": -1, "reason": "usage", "referenceId": "same"}
@@ -160,8 +240,15 @@ def test_serve_workers_set_tcp_nodelay_on_accepted_connections(monkeypatch, tmp_
     from mockserver.cli import main
     from mockserver.serving import ENV_OPTIONS
 
+    import mockserver.cli as cli
+
     captured = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: captured.update(options))
+
+    def run(listener, workers, options):
+        listener.close()
+        captured.update(options, workers=workers)
+
+    monkeypatch.setattr(cli, "_run", run)
     monkeypatch.setenv(ENV_OPTIONS, "")  # restored afterwards: serve writes its options there
     result = CliRunner().invoke(main, ["serve", "--port", "0", "--db", str(tmp_path / "w.sqlite"), "--workers", "2"])
     assert result.exit_code == 0, result.output
@@ -171,7 +258,7 @@ def test_serve_workers_set_tcp_nodelay_on_accepted_connections(monkeypatch, tmp_
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    options = {k: v for k, v in captured.items() if k not in ("factory", "workers")}
+    options = {k: v for k, v in captured.items() if k not in ("app", "factory", "workers")}
     config = uvicorn.Config(hello, **{**options, "lifespan": "off"})
     listener = config.bind_socket()  # what uvicorn's Multiprocess hands every worker
     server = uvicorn.Server(config)
