@@ -2,7 +2,7 @@
 SQLite file, and prove that nothing it acknowledged was lost or damaged.
 
     python bench/crash_safety.py [--kills 7] [--threads 4] [--acks 1500:3500] [--seed 1]
-                                 [--customers 12] [--workers 1] [--keep DIR] [--full]
+                                 [--customers 12] [--workers 1] [--webhooks] [--keep DIR] [--full]
 
 One run, on a fresh database file in a temporary directory (kept with --keep, or on failure):
 
@@ -57,6 +57,12 @@ Checks after every restart (each failure is printed and makes the exit status 1)
   superseded (`GET /checkpoints/compare`) with `verify_consistency_object`;
 * the outbox holds exactly one `delta.verified` event per delta and one `checkpoint.verified`
   per checkpoint (transitions and their events commit together).
+
+Webhooks are captured by default (one transaction per request). `--webhooks` sends them to a
+receiver in this process instead: then a clock move commits before each attempt, POSTs without
+the store lock and resumes in a new transaction, so kills (and other requests) also land between
+those steps; every event the outbox calls delivered must have reached the receiver. It is much
+slower (one POST per event). `--workers N` runs serve with N processes on the file.
 
 Cost: verifying a checkpoint through the API recomputes its whole tree (~0.1 s for 2,000 deltas),
 so batches and checkpoints go through the API once, after the restart that follows their
@@ -185,6 +191,38 @@ class Server:
             return ""
 
 
+class Receiver:
+    """A webhook endpoint in this process (--webhooks): answers 200, remembers each X-Event-ID. With
+    a URL configured, every delivery attempt commits its claim, POSTs without the store lock and
+    records the outcome in a new transaction, so kills also land between those steps."""
+
+    def __init__(self, received: set[str]):
+        import http.server
+
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # the stdlib names it so
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    received.add(self.headers.get("X-Event-ID", ""))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 # --- what the clients sent and were told -------------------------------------------------------
 
 @dataclass
@@ -233,6 +271,7 @@ class Truth:
     errors: list[str] = field(default_factory=list)  # replies that break the contract
     verified_batches: dict[str, dict] = field(default_factory=dict)  # root -> chain entry
     verified_checkpoints: set[str] = field(default_factory=set)
+    received: set[str] | None = None  # X-Event-ID of every webhook POST the receiver got (--webhooks)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def seen(self, response_headers: Any) -> None:
@@ -534,7 +573,7 @@ def _check(api: Api, db: str, truth: Truth, check: Check, rng: random.Random, fu
     _check_writes(check, rows, truth)
     _check_batches(api, check, rows, truth, ledger_id, rng, full)
     checkpoints = _check_checkpoints(api, check, rows, truth, ledger_id, rng, full)
-    _check_outbox(api, check, rows, checkpoints)
+    _check_outbox(api, check, rows, checkpoints, truth.received)
     check.counts["contract errors during load"] = len(truth.errors)
 
 
@@ -813,12 +852,20 @@ def _check_consistency(api: Api, check: Check, customer: str, c: dict) -> None:
     check.counts["consistency proofs verified offline"] += 1
 
 
-def _check_outbox(api: Api, check: Check, rows: list[dict], checkpoints: list[dict]) -> None:
+def _check_outbox(api: Api, check: Check, rows: list[dict], checkpoints: list[dict],
+                  received: set[str] | None) -> None:
     event_ids: list[str] = []
     for event, expected, member in (("delta.verified", [r["recordId"] for r in rows], "recordId"),
                                     ("checkpoint.verified", [c["checkpointId"] for c in checkpoints], "checkpointId")):
         entries = _outbox(api, event)
         event_ids += [e["eventId"] for e in entries]
+        if received is not None:  # delivered means the receiver answered it: it must have got it
+            delivered = [e["eventId"] for e in entries if e["deliveryStatus"] == "delivered"]
+            unseen = [e for e in delivered if e not in received]
+            if unseen:
+                check.fail(f"{event}: {len(unseen)} events are delivered but the receiver never got them: {unseen[:3]}")
+            check.counts["events delivered"] += len(delivered)
+            check.counts["events pending"] += sum(e["deliveryStatus"] == "pending" for e in entries)
         named = [loads(e["body"])["data"][member] for e in entries]
         if sorted(named) != sorted(expected):
             extra = collections.Counter(named) - collections.Counter(expected)
@@ -908,7 +955,7 @@ class Summary:
 
 def run(kills: int = 7, threads: int = 4, acks: tuple[int, int] = (1500, 3500), seed: int = 1,
         customers: int = 12, workers: int = 1, directory: str | None = None, full: bool = False,
-        out=print) -> Summary:
+        webhooks: bool = False, out=print) -> Summary:
     """The whole run (see the module docstring); `out` receives the report's lines."""
     rng = random.Random(seed)
     owned = directory is None
@@ -919,14 +966,21 @@ def run(kills: int = 7, threads: int = 4, acks: tuple[int, int] = (1500, 3500), 
     server = Server(db, log, args)
     truth = Truth()
     summary = Summary(db=db, truth=truth)
+    receiver = None
+    if webhooks:
+        truth.received = set()
+        receiver = Receiver(truth.received)
     out(f"crash safety: {kills} kills, {threads} client threads, {acks[0]}-{acks[1]} acknowledged operations"
-        f" per kill, {customers} customers, seed {seed}, workers {workers}, db {db}")
+        f" per kill, {customers} customers, seed {seed}, workers {workers},"
+        f" webhooks {'to a receiver' if webhooks else 'captured'}, db {db}")
     try:
         server.start()
         with httpx.Client(base_url=server.url, headers={"X-Api-Key": KEY}) as http:
             r = http.post("/_mock/clock/freeze", json={"at": START})
             r.raise_for_status()
             truth.clock_ms = parse_rfc3339(r.json()["data"]["now"])
+            if receiver is not None:
+                http.put("/_mock/webhooks/config", json={"url": receiver.url}).raise_for_status()
         for cycle in range(1, kills + 1):
             target = rng.randint(*acks)
             load = Load(server.url, truth, cycle, threads, target, rng.randrange(2**32), customers).start()
@@ -962,6 +1016,8 @@ def run(kills: int = 7, threads: int = 4, acks: tuple[int, int] = (1500, 3500), 
         summary.failures.append(f"run aborted: {type(exc).__name__}: {exc}; serve log: {server.log_tail(800)}")
     finally:
         server.stop()
+        if receiver is not None:
+            receiver.close()
     summary.failures += [f"load: {e}" for e in truth.errors]
     t, ops = summary.totals, summary.operations
     out(f"load: {sum(ops.values())} acknowledged operations before the kills ("
@@ -1004,7 +1060,9 @@ def _report(out, summary: Summary, check: Check, label: str, totals: bool = Fals
         f" {c['checkpoints verified through the API']} verified now), {c['receipts verified offline']} receipts"
         f" ({c['receipt lines verified offline']} lines) and {c['consistency proofs verified offline']}"
         f" consistency proofs offline, events {c['delta.verified events']} delta.verified /"
-        f" {c['checkpoint.verified events']} checkpoint.verified, {c['request ids received']} request ids unique")
+        f" {c['checkpoint.verified events']} checkpoint.verified"
+        + (f" ({c['events delivered']} delivered, {c['events pending']} pending)" if 'events delivered' in c else "")
+        + f", {c['request ids received']} request ids unique")
     for failure in check.failures[:20]:
         out(f"    FAILED: {failure}")
     summary.failures += [f"{label}: {f}" for f in check.failures]
@@ -1019,11 +1077,13 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=12)
     parser.add_argument("--workers", type=int, default=1, help="serve --workers (the kill takes them all)")
     parser.add_argument("--keep", metavar="DIR", help="keep the database and the serve log in DIR")
+    parser.add_argument("--webhooks", action="store_true",
+                        help="deliver webhooks to a receiver in this process instead of capturing them")
     parser.add_argument("--full", action="store_true",
                         help="verify every batch and checkpoint through the API after every restart (slow)")
     a = parser.parse_args()
     lo, _, hi = a.acks.partition(":")
-    summary = run(a.kills, a.threads, (int(lo), int(hi or lo)), a.seed, a.customers, a.workers, a.keep, a.full)
+    summary = run(a.kills, a.threads, (int(lo), int(hi or lo)), a.seed, a.customers, a.workers, a.keep, a.full, a.webhooks)
     return 0 if summary.ok else 1
 
 
