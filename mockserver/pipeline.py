@@ -311,8 +311,11 @@ class Pipeline:
             else:
                 state = admitted
                 ws = runtime.load_workspace(conn, state.ctx.ws.id)
-                state.waited = bool(state.call.effects.latency_ms)  # the request's now is read after the wait
-                now = runtime.read_clock(conn, ws) if state.waited else state.ctx.now
+                state.waited = bool(state.call.effects.latency_ms)
+                # now is read again: what ran since admission (another worker, a clock move in a
+                # thread, a latency wait) may have moved the clock, and a record later in sequence
+                # must not be earlier in time (receipts list deltas in sequence order)
+                now = runtime.read_clock(conn, ws)
                 state.ctx = Ctx(runtime, conn, ws, now, state.ctx.origin_of)
                 apply_due(state.ctx)
             return self._execute(state), 0, None

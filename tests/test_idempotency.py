@@ -474,3 +474,42 @@ def test_a_pending_marker_left_by_a_request_that_never_finished_is_abandoned_aft
         assert mock.call("POST", f"{B}/delta", json=body, headers={"Idempotency-Key": "k"}).status_code == 202
         wall[0] += 30_001
         assert mock.call("POST", f"{B}/delta", json=body, headers={"Idempotency-Key": "k"}).status_code == 201
+
+
+def test_a_keyed_request_reads_the_clock_again_when_it_executes(tmp_path, monkeypatch):
+    """A request with an Idempotency-Key commits its pending marker, then executes in a second
+    transaction. What runs in between (another worker on the same file, a clock move in a thread)
+    is earlier in sequence, so it must not be later in time: the keyed record takes the clock
+    reading of its execution, and the customer's receipt (lines in sequence order) verifies."""
+    from conftest import Mock
+
+    from mockserver.embedded import EmbeddedServer
+    from mockserver.pipeline import Pipeline
+    from mockserver.proofs.verifier import verify_receipt
+    from mockserver.runtime import Runtime, ServerConfig
+
+    db = str(tmp_path / "two-workers.sqlite")
+    config = ServerConfig(seed=7, processing_delay=0, verify_delay=0)
+    first, second = Runtime(config, db_path=db), Runtime(config, db_path=db)
+    with EmbeddedServer(first) as one, EmbeddedServer(second) as two:
+        here, there = Mock(one.url, "pk_test_twophase"), Mock(two.url, "pk_test_twophase")
+        here.freeze(T0)
+        run = Pipeline._run
+
+        def interleaved(self, request, body, body_error, started, admitted):
+            result = run(self, request, body, body_error, started, admitted)
+            if self.runtime is first and admitted is None and result[2] is not None:  # admitted, not yet executed
+                there.ok("POST", "/_mock/clock/advance", json={"seconds": 5})
+                there.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -2, "reason": "other worker"})
+            return result
+
+        monkeypatch.setattr(Pipeline, "_run", interleaved)
+        keyed = here.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -3, "reason": "keyed"},
+                        headers={"Idempotency-Key": "k1"})
+        monkeypatch.undo()
+        assert (keyed["sequence"], keyed["recordedAt"]) == (2, "2026-02-10T00:00:05.000Z")
+        here.ok("POST", "/_mock/clock/advance", json={"seconds": 1})
+        receipt = here.ok("GET", f"{B}/receipt/c1")
+        assert [(d["sequence"], d["reason"]) for d in receipt["deltas"]] == [(1, "other worker"), (2, "keyed")]
+        report = verify_receipt(receipt)
+        assert report.ok, report.messages

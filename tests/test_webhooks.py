@@ -601,6 +601,37 @@ def test_a_receiver_calling_back_during_a_clock_move_gets_its_reply_at_once(mock
     assert mock.ok("GET", "/_mock/clock")["now"] == "2026-02-10T00:00:10.000Z"
 
 
+def test_a_clock_move_never_takes_the_clock_back_behind_one_made_while_it_delivered(mock, receiver):
+    """While a move's attempt is out, another client (here the receiver) moves the clock a minute
+    on. The first move then stands the clock neither at its retry's due time nor at its own
+    target, both earlier: readings never go back (§3.1), or a record later in sequence would get
+    an earlier time and receipts (lines in sequence order) would stop verifying."""
+    import requests
+
+    mock.freeze(T0)
+    mock.settings(verifyDelaySeconds=2, processingDelaySeconds=1)
+    mock.ok("PUT", "/_mock/webhooks/config", json={"url": receiver.url})
+    emit(mock, "c1", -5)
+    session, key = requests.Session(), {"X-Api-Key": mock.key}
+    readings: list[str] = []
+
+    def on_post(body: bytes) -> None:
+        if not readings:  # the first attempt (due +2 s): a minute on, and a 500 (its retry is due at +12 s)
+            session.post(f"{mock.base_url}/_mock/clock/advance", json={"seconds": 60}, headers=key).raise_for_status()
+        receiver.status = 500 if not readings else 200
+        readings.append(session.get(f"{mock.base_url}/_mock/clock", headers=key).json()["data"]["now"])
+
+    receiver.on_post = on_post
+    moved = advance(mock, 20)
+    later = "2026-02-10T00:01:02.000Z"
+    assert readings == [later, later]
+    assert (moved["now"], mock.ok("GET", "/_mock/clock")["now"]) == (later, later)
+    entry, = outbox(mock)
+    assert [(a["at"], a["responseStatus"]) for a in entry["attemptLog"]] == [
+        ("2026-02-10T00:00:02.000Z", 500), ("2026-02-10T00:00:12.000Z", 200)]
+    assert emit(mock, "c1", -1)["recordedAt"] == later
+
+
 def test_a_receiver_calling_back_during_a_drain_or_a_manual_retry_gets_its_reply_at_once(mock, receiver):
     mock.freeze(T0)
     mock.ok("PUT", "/_mock/webhooks/config", json={"url": receiver.url})

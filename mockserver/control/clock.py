@@ -20,27 +20,31 @@ from ..webhooks import deliveries
 from .schemas import TEN_YEARS_MONTHS
 
 
-def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
+def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, tuple[dict[str, int], bool]]:
     """Perform every due item up to target in time order, standing the clock at each due time.
+    Returns the counts and whether the lock was given up on the way.
 
     Transitions never schedule transitions, so they are listed once; deliveries (which a
     transition or a failed attempt may schedule) are looked up again after each step. A generator:
     an attempt that POSTs to a receiver runs outside the lock, with the clock stored at its due
-    time (so a receiver calling back sees that instant); others may work in the meantime, so the
-    list of due transitions is read again afterwards.
+    time (so a receiver calling back sees that instant) unless the clock already reads later;
+    others may work in the meantime (and move the clock), so the list of due transitions is read
+    again afterwards.
     """
     counts = {"transitions": 0, "events": 0, "deliveryAttempts": 0, "delivered": 0, "failed": 0}
     transitions = due_items(ctx, target)
     applied = bool(transitions)
     position = 0
-    went_outside = False
+    went_outside = released = False
 
     def stand_clock() -> None:
-        nonlocal went_outside
-        went_outside = True
+        nonlocal went_outside, released
+        went_outside = released = True
         if applied:
             refresh_next_due(ctx)
-        ctx.runtime.set_clock(ctx.conn, ctx.ws, ctx.now)
+        # never back (§3.1): while an earlier attempt was out, another move may have gone further
+        if ctx.runtime.read_clock(ctx.conn, ctx.ws) < ctx.now:
+            ctx.runtime.set_clock(ctx.conn, ctx.ws, ctx.now)
 
     if deliveries.captures(ctx):  # every attempt a capture: record each run of them at once
         while True:
@@ -73,7 +77,7 @@ def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, dict[str, int]]:
     if applied:
         refresh_next_due(ctx)
     ctx.now = target
-    return counts
+    return counts, released
 
 
 #: The clock's range, as scope dates' (§1.13 timestamps have four-digit years): a running clock set
@@ -94,7 +98,9 @@ def _move(ctx: Ctx, target: int, freeze: bool | None, field: str) -> Generator[O
             "CLOCK_BACKWARDS", f"the clock cannot move back from {format_ts(previous)} to {format_ts(target)}",
             details={"field": field, "reason": "range"},
         )
-    counts = yield from run_until(ctx, target)
+    counts, released = yield from run_until(ctx, target)
+    if released:  # others worked meanwhile: the clock may already read later than target
+        target = max(target, ctx.runtime.read_clock(ctx.conn, ctx.ws))
     ctx.runtime.set_clock(ctx.conn, ctx.ws, target, freeze=freeze)
     return {"previous": format_ts(previous), **ctx.runtime.clock_object(ctx.conn, ctx.ws, target), "processed": counts}
 
@@ -119,8 +125,8 @@ def clock_advance(ctx: Ctx, call: Call) -> Generator[Outside, Any, dict[str, Any
 
 def clock_freeze(ctx: Ctx, call: Call) -> Generator[Outside, Any, dict[str, Any]]:
     target = call.body.at if call.body.at is not None else ctx.now
-    yield from _move(ctx, target, True, "at")
-    return ctx.runtime.clock_object(ctx.conn, ctx.ws, target)
+    moved = yield from _move(ctx, target, True, "at")
+    return {name: moved[name] for name in ("now", "mode", "offsetMs")}
 
 
 def clock_unfreeze(ctx: Ctx, call: Call) -> dict[str, Any]:
