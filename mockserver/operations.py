@@ -19,11 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-PLANES = ("api", "dashboard", "public", "page", "control", "global")
+PLANES = ("api", "dashboard", "public", "page", "control", "global", "console")
 
 #: Planes whose operations need the admin token when the server listens beyond loopback (§8.9):
-#: they read or replace the whole server (every workspace, the keys, the database file).
-ADMIN_PLANES = ("global",)
+#: they read or replace the whole server (every workspace, the keys, the database file). The dev
+#: console (`/_console`) shows and drives every workspace, so it is one of them.
+ADMIN_PLANES = ("global", "console")
 
 #: Fault actions that answer or change a request (§8.6); webhook_failure acts on deliveries.
 REQUEST_ACTIONS = ("latency", "rate_limited", "cadence_limit", "error", "commit_then_drop", "fail_verification",
@@ -36,7 +37,7 @@ class Operation:
     path: str
     name: str  # route name: fault rules' match.route and the journal (§8.6); the OpenAPI summary
     handler: str  # "module:function" under mockserver: handler(ctx, call)
-    plane: str  # api | dashboard | public | page | control | global (see PLANES)
+    plane: str  # api | dashboard | public | page | control | global | console (see PLANES)
     summary: str
     query: str | None = None  # "module:Model" of the query parameters (None: none accepted)
     body: str | None = None  # "module:Model" of the JSON body (None: no body read)
@@ -54,6 +55,11 @@ class Operation:
     transaction: bool = True  # False: the handler manages the store itself (state export/import)
     reads_only: bool | None = None  # the handler never writes (default: GET); no savepoint around it
     admin_exempt: bool = False  # an operation of ADMIN_PLANES anyone may call beyond loopback (health)
+    # "module:function"(runtime, request) -> Response | None, run first on every request (before the
+    # body is read) instead of the Authorization-only admin check: the console admits a browser by its
+    # session cookie too and answers the login page; None lets the request through
+    guard: str | None = None
+    lazy: bool = False  # handler, models and guard are imported at the first request, not at app build
 
     @property
     def writes(self) -> bool:
@@ -71,7 +77,7 @@ class Operation:
 
     @property
     def in_workspace(self) -> bool:
-        return self.plane != "global"
+        return self.plane != "global" and not (self.plane == "console" and self.locate is None)
 
     @property
     def key(self) -> str:
