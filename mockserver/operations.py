@@ -102,6 +102,8 @@ def resolve(ref: str | None) -> Any:
 B = "/api/v1/balance"
 API_S, API_R, API_H = "api.schemas:", "api.replies:", "api.handlers:"  # request models, reply models, handlers
 CTL_S, CTL_R = "control.schemas:", "control.replies:"
+CON = "console.models:"  # the console's query and reply models
+HOST_ONLY = "console.access:host_guard"  # signing in and out: open beyond loopback, never to a rebound name
 
 
 def _api(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
@@ -112,6 +114,18 @@ def _api(method: str, path: str, name: str, handler: str, summary: str, **option
 
 def _ctl(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
     return Operation(method, path, name, "control." + handler, options.pop("plane", "control"), summary, **options)
+
+
+def _console(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
+    """The dev console (`/_console`): HTML of every workspace, never a counted or journaled request,
+    no faults; its forms POST and redirect. Imported at its first request (mockserver/console/)."""
+    if "{ws}" in path:
+        options.setdefault("locate", "console.access:workspace")
+    if method == "POST":
+        options.setdefault("form", True)
+    options.setdefault("media", "text/html")
+    return Operation(method, path, name, "console.views:" + handler, "console", summary, faults=(), lazy=True,
+                     guard=options.pop("guard", "console.access:admin_guard"), **options)
 
 
 def _page(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
@@ -241,6 +255,44 @@ OPERATIONS: tuple[Operation, ...] = (
          plane="global", media="application/vnd.sqlite3", transaction=False),
     _ctl("PUT", "/_mock/state", "mock.state_import", "state:state_import", "Replace the whole database (§8.9)",
          plane="global", reply=CTL_R + "StateImported", raw_body=1 << 30, transaction=False),
+    # --- the dev console (mock only): pages of every workspace; each form performs a control operation -
+    _console("GET", "/_console", "console.home", "home", "Dev console: every workspace"),
+    _console("GET", "/_console/live", "console.home_live", "home_live", "Dev console: what changed (polled)",
+             media="application/json", reply=CON + "Live"),
+    _console("POST", "/_console/login", "console.login", "login", "Dev console: sign in with the admin token",
+             guard=HOST_ONLY, admin_exempt=True),
+    _console("POST", "/_console/logout", "console.logout", "logout", "Dev console: sign out", guard=HOST_ONLY,
+             admin_exempt=True),
+    _console("GET", "/_console/w/{ws}", "console.workspace", "workspace", "Dev console: one workspace",
+             query=CON + "WorkspaceQuery"),
+    _console("GET", "/_console/w/{ws}/live", "console.workspace_live", "workspace_live",
+             "Dev console: what changed in one workspace (polled)", media="application/json", reply=CON + "Live"),
+    _console("GET", "/_console/w/{ws}/requests", "console.requests", "requests",
+             "Dev console: recent exchanges (journal)", query=CON + "RequestsQuery"),
+    _console("GET", "/_console/w/{ws}/requests/{seq}", "console.exchange", "exchange", "Dev console: one exchange"),
+    _console("GET", "/_console/w/{ws}/webhooks", "console.webhooks", "webhooks", "Dev console: the webhook outbox",
+             query=CON + "WebhooksQuery"),
+    _console("GET", "/_console/w/{ws}/faults", "console.faults", "faults", "Dev console: armed fault rules"),
+    _console("POST", "/_console/w/{ws}/clock/advance", "console.clock_advance", "clock_advance",
+             "Dev console: advance the clock (mock.clock_advance)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/set", "console.clock_set", "clock_set",
+             "Dev console: set the clock (mock.clock_set)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/freeze", "console.clock_freeze", "clock_freeze",
+             "Dev console: freeze the clock (mock.clock_freeze)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/unfreeze", "console.clock_unfreeze", "clock_unfreeze",
+             "Dev console: let the clock run (mock.clock_unfreeze)"),
+    _console("POST", "/_console/w/{ws}/webhooks/config", "console.webhook_config", "webhook_config",
+             "Dev console: set the webhook URL (mock.webhooks_config_update)"),
+    _console("POST", "/_console/w/{ws}/webhooks/drain", "console.drain", "drain",
+             "Dev console: attempt due deliveries (mock.drain)", outside=True),
+    _console("POST", "/_console/w/{ws}/webhooks/{eventId}/retry", "console.webhook_retry", "webhook_retry",
+             "Dev console: redeliver one event now (balance.webhook_retry)", outside=True),
+    _console("POST", "/_console/w/{ws}/faults", "console.faults_create", "faults_create",
+             "Dev console: arm a fault rule (mock.faults_create)"),
+    _console("POST", "/_console/w/{ws}/faults/clear", "console.faults_clear", "faults_clear",
+             "Dev console: remove every fault rule (mock.faults_clear)"),
+    _console("POST", "/_console/w/{ws}/faults/{ruleId}/delete", "console.faults_delete", "faults_delete",
+             "Dev console: remove one fault rule (mock.faults_delete)"),
 )
 
 BY_NAME: dict[str, Operation] = {}
