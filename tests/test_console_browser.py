@@ -190,8 +190,8 @@ def test_a_developer_walks_the_console(browser, server, replayed):  # noqa: F811
     assert [attempts.nth(n).locator("td").nth(3).inner_text() for n in range(3)] == [
         "connection_error", "connection_error", "ok"]
     page.screenshot(path=str(ARTIFACTS / "console-webhooks.png"), full_page=True)
-    delivered = [e for e in api.ok("GET", "/_mock/webhooks/outbox", params={"limit": 1000})["entries"]
-                 if e["eventId"] == event][0]
+    delivered = next(e for e in api.ok("GET", "/_mock/webhooks/outbox", params={"limit": 1000})["entries"]
+                     if e["eventId"] == event)
     assert (delivered["deliveryStatus"], delivered["attempts"], delivered["captured"]) == ("delivered", 3, True)
 
     # arm a fault, see it, remove it

@@ -27,7 +27,7 @@ from ..ledger.context import Ctx, Outside
 from ..ledger.scope import month_window
 from ..operations import BY_NAME, ROUTE_NAMES, resolve
 from ..pipeline import Call
-from ..proofs.primitives import JSONInputError, format_ts, month_of, optional_ts, parse_json_exact
+from ..proofs.primitives import JSONInputError, format_ts, month_of, parse_json_exact
 from ..runtime import Runtime
 from ..store import journal, outbox as outbox_rows, workspaces
 from ..validation import validate
@@ -130,8 +130,8 @@ def _back(ctx: Ctx, call: Call, default: str) -> str:
     """Where a form returns: the page it was on (a path of this workspace's console), else `default`."""
     back = (call.body or {}).get("back", "")
     mine = f"{PREFIX}/w/{ctx.ws.id}"
-    if isinstance(back, str) and _safe_next(back) == back and (back == mine or back.startswith(mine + "/")
-                                                              or back.startswith(mine + "?")):
+    if isinstance(back, str) and _safe_next(back) == back and (back == mine or back.startswith((mine + "/",
+                                                                                                mine + "?"))):
         return back
     return default
 
