@@ -61,13 +61,20 @@ def routes(rt: Runtime) -> list[BaseRoute]:
         from .replycheck import reply_checker as checker
     by_path: dict[str, dict[str, Pipeline]] = {}
     for op in OPERATIONS:
-        render = error_page if op.plane == "page" else None
+        render = error_page if op.plane == "page" else console_error_page if op.plane == "console" else None
         check = checker(op) if checker and op.media == "application/json" else None
         by_path.setdefault(op.path, {})[op.method] = Pipeline(rt, op, render_error=render, check_reply=check)
     literal = frozenset(path for path in by_path if "{" not in path)
     table: list[BaseRoute] = [OperationRoute(path, endpoints, literal) for path, endpoints in by_path.items()]
     static = Path(__file__).parent / "pages" / "static"
     return [*table, Mount("/static", app=StaticFiles(directory=static), name="static"), openapi_route()]
+
+
+def console_error_page(err: ApiError) -> Response:
+    """The dev console's error page, imported with the console (at its first request)."""
+    from .console.views import error_page
+
+    return error_page(err)
 
 
 def openapi_route() -> Route:

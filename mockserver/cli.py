@@ -158,6 +158,7 @@ def serve(host, port, db_path, seed, processing_delay, verify_delay, strict, key
     click.echo(f"  try:              curl -s -H 'X-Api-Key: {key}' {origin}/api/v1/balance/usage")
     click.echo(f"  SDK:              PacSpace.init('{key}', base_url='{origin}')")
     click.echo(f"  OpenAPI:          {origin}/openapi.json    health: {origin}/_mock/health    index: {origin}/")
+    click.echo(f"  dev console:      {origin}/_console" + ("   (the admin token, once)" if exposed else ""))
     sys.stdout.flush()  # the banner (and the token) reach a log file now, not at exit
     from .connection import GuardedH11Protocol
 

@@ -14,7 +14,8 @@ from . import __version__
 from .operations import Operation, resolve
 
 TAGS = {"api": "Balance API", "dashboard": "Dashboard", "public": "Public verification", "page": "HTML pages",
-        "control": "Control plane (mock only)", "global": "Control plane (mock only)"}
+        "control": "Control plane (mock only)", "global": "Control plane (mock only)",
+        "console": "Dev console (mock only)"}
 KEY_PATTERN = r"^pk_(test|live)_[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,128})?$"
 HTML = {"text/html": {"schema": {"type": "string"}}}
 REF = "#/components/schemas/{model}"
@@ -83,6 +84,8 @@ def _responses(op: Operation, components: Components) -> dict[str, Any]:
 
     error = {"description": "error (balance-api.md §1.4, §1.6)",
              "content": {"application/json": {"schema": components.ref(ErrorEnvelope)}}}
+    if op.plane == "console":  # the console answers its errors as pages, its JSON route included
+        error = {"description": "error page", "content": HTML}
     if op.media == "text/html":
         return {"200": {"description": "page", "content": HTML}, "default": {"description": "error page",
                                                                              "content": HTML}}

@@ -19,11 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-PLANES = ("api", "dashboard", "public", "page", "control", "global")
+PLANES = ("api", "dashboard", "public", "page", "control", "global", "console")
 
 #: Planes whose operations need the admin token when the server listens beyond loopback (§8.9):
-#: they read or replace the whole server (every workspace, the keys, the database file).
-ADMIN_PLANES = ("global",)
+#: they read or replace the whole server (every workspace, the keys, the database file). The dev
+#: console (`/_console`) shows and drives every workspace, so it is one of them.
+ADMIN_PLANES = ("global", "console")
 
 #: Fault actions that answer or change a request (§8.6); webhook_failure acts on deliveries.
 REQUEST_ACTIONS = ("latency", "rate_limited", "cadence_limit", "error", "commit_then_drop", "fail_verification",
@@ -36,7 +37,7 @@ class Operation:
     path: str
     name: str  # route name: fault rules' match.route and the journal (§8.6); the OpenAPI summary
     handler: str  # "module:function" under mockserver: handler(ctx, call)
-    plane: str  # api | dashboard | public | page | control | global (see PLANES)
+    plane: str  # api | dashboard | public | page | control | global | console (see PLANES)
     summary: str
     query: str | None = None  # "module:Model" of the query parameters (None: none accepted)
     body: str | None = None  # "module:Model" of the JSON body (None: no body read)
@@ -54,6 +55,11 @@ class Operation:
     transaction: bool = True  # False: the handler manages the store itself (state export/import)
     reads_only: bool | None = None  # the handler never writes (default: GET); no savepoint around it
     admin_exempt: bool = False  # an operation of ADMIN_PLANES anyone may call beyond loopback (health)
+    # "module:function"(runtime, request) -> Response | None, run first on every request (before the
+    # body is read) instead of the Authorization-only admin check: the console admits a browser by its
+    # session cookie too and answers the login page; None lets the request through
+    guard: str | None = None
+    lazy: bool = False  # handler, models and guard are imported at the first request, not at app build
 
     @property
     def writes(self) -> bool:
@@ -71,7 +77,7 @@ class Operation:
 
     @property
     def in_workspace(self) -> bool:
-        return self.plane != "global"
+        return self.plane != "global" and not (self.plane == "console" and self.locate is None)
 
     @property
     def key(self) -> str:
@@ -96,6 +102,8 @@ def resolve(ref: str | None) -> Any:
 B = "/api/v1/balance"
 API_S, API_R, API_H = "api.schemas:", "api.replies:", "api.handlers:"  # request models, reply models, handlers
 CTL_S, CTL_R = "control.schemas:", "control.replies:"
+CON = "console.models:"  # the console's query and reply models
+HOST_ONLY = "console.access:host_guard"  # signing in and out: open beyond loopback, never to a rebound name
 
 
 def _api(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
@@ -106,6 +114,18 @@ def _api(method: str, path: str, name: str, handler: str, summary: str, **option
 
 def _ctl(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
     return Operation(method, path, name, "control." + handler, options.pop("plane", "control"), summary, **options)
+
+
+def _console(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
+    """The dev console (`/_console`): HTML of every workspace, never a counted or journaled request,
+    no faults; its forms POST and redirect. Imported at its first request (mockserver/console/)."""
+    if "{ws}" in path:
+        options.setdefault("locate", "console.access:workspace")
+    if method == "POST":
+        options.setdefault("form", True)
+    options.setdefault("media", "text/html")
+    return Operation(method, path, name, "console.views:" + handler, "console", summary, faults=(), lazy=True,
+                     guard=options.pop("guard", "console.access:admin_guard"), **options)
 
 
 def _page(method: str, path: str, name: str, handler: str, summary: str, **options: Any) -> Operation:
@@ -239,6 +259,44 @@ OPERATIONS: tuple[Operation, ...] = (
          plane="global", media="application/vnd.sqlite3", transaction=False),
     _ctl("PUT", "/_mock/state", "mock.state_import", "state:state_import", "Replace the whole database (§8.9)",
          plane="global", reply=CTL_R + "StateImported", raw_body=1 << 30, transaction=False),
+    # --- the dev console (mock only): pages of every workspace; each form performs a control operation -
+    _console("GET", "/_console", "console.home", "home", "Dev console: every workspace"),
+    _console("GET", "/_console/live", "console.home_live", "home_live", "Dev console: what changed (polled)",
+             media="application/json", reply=CON + "Live"),
+    _console("POST", "/_console/login", "console.login", "login", "Dev console: sign in with the admin token",
+             guard=HOST_ONLY, admin_exempt=True),
+    _console("POST", "/_console/logout", "console.logout", "logout", "Dev console: sign out", guard=HOST_ONLY,
+             admin_exempt=True),
+    _console("GET", "/_console/w/{ws}", "console.workspace", "workspace", "Dev console: one workspace",
+             query=CON + "WorkspaceQuery"),
+    _console("GET", "/_console/w/{ws}/live", "console.workspace_live", "workspace_live",
+             "Dev console: what changed in one workspace (polled)", media="application/json", reply=CON + "Live"),
+    _console("GET", "/_console/w/{ws}/requests", "console.requests", "requests",
+             "Dev console: recent exchanges (journal)", query=CON + "RequestsQuery"),
+    _console("GET", "/_console/w/{ws}/requests/{seq}", "console.exchange", "exchange", "Dev console: one exchange"),
+    _console("GET", "/_console/w/{ws}/webhooks", "console.webhooks", "webhooks", "Dev console: the webhook outbox",
+             query=CON + "WebhooksQuery"),
+    _console("GET", "/_console/w/{ws}/faults", "console.faults", "faults", "Dev console: armed fault rules"),
+    _console("POST", "/_console/w/{ws}/clock/advance", "console.clock_advance", "clock_advance",
+             "Dev console: advance the clock (mock.clock_advance)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/set", "console.clock_set", "clock_set",
+             "Dev console: set the clock (mock.clock_set)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/freeze", "console.clock_freeze", "clock_freeze",
+             "Dev console: freeze the clock (mock.clock_freeze)", outside=True),
+    _console("POST", "/_console/w/{ws}/clock/unfreeze", "console.clock_unfreeze", "clock_unfreeze",
+             "Dev console: let the clock run (mock.clock_unfreeze)"),
+    _console("POST", "/_console/w/{ws}/webhooks/config", "console.webhook_config", "webhook_config",
+             "Dev console: set the webhook URL (mock.webhooks_config_update)"),
+    _console("POST", "/_console/w/{ws}/webhooks/drain", "console.drain", "drain",
+             "Dev console: attempt due deliveries (mock.drain)", outside=True),
+    _console("POST", "/_console/w/{ws}/webhooks/{eventId}/retry", "console.webhook_retry", "webhook_retry",
+             "Dev console: redeliver one event now (balance.webhook_retry)", outside=True),
+    _console("POST", "/_console/w/{ws}/faults", "console.faults_create", "faults_create",
+             "Dev console: arm a fault rule (mock.faults_create)"),
+    _console("POST", "/_console/w/{ws}/faults/clear", "console.faults_clear", "faults_clear",
+             "Dev console: remove every fault rule (mock.faults_clear)"),
+    _console("POST", "/_console/w/{ws}/faults/{ruleId}/delete", "console.faults_delete", "faults_delete",
+             "Dev console: remove one fault rule (mock.faults_delete)"),
 )
 
 BY_NAME: dict[str, Operation] = {}

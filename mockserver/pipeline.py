@@ -223,17 +223,25 @@ class Pipeline:
                  check_reply: Callable[[int, bytes], None] | None = None):
         self.runtime = runtime
         self.op = op
-        self.handler = resolve(op.handler)
-        self.query_model: type[Query] = resolve(op.query) or Query
-        self.path_model = resolve(op.path_model)
         self._default_query: Any = None
-        self.body_model = resolve(op.body) if op.body and not op.form else None
-        self.locate = resolve(op.locate)
         self.render_error = render_error
         self.check_reply = check_reply  # the test suite's: every JSON reply against its published schema
         # §8.9: beyond loopback, the operations of the admin planes need the admin token; checked
         # before anything else, the body included (a state import must not be read for nobody)
         self.admin = op.admin and runtime.config.exposed
+        self.bound = False
+        if not op.lazy:  # a lazy operation (the dev console) is imported at its first request
+            self._bind()
+
+    def _bind(self) -> None:
+        op = self.op
+        self.handler = resolve(op.handler)
+        self.query_model: type[Query] = resolve(op.query) or Query
+        self.path_model = resolve(op.path_model)
+        self.body_model = resolve(op.body) if op.body and not op.form else None
+        self.locate = resolve(op.locate)
+        self.guard = resolve(op.guard)
+        self.bound = True
 
     async def __call__(self, request: Request) -> Response:
         try:
@@ -245,7 +253,13 @@ class Pipeline:
     async def _serve(self, request: Request) -> Response:
         started = time.perf_counter()
         op = self.op
-        if self.admin:
+        if not self.bound:
+            self._bind()
+        if self.guard is not None:  # the operation admits its requests itself (the console's session)
+            refused = self.guard(self.runtime, request)
+            if refused is not None:
+                return refused
+        elif self.admin:
             try:
                 self.runtime.check_admin(header(request, "authorization"))
             except ApiError as exc:
@@ -328,7 +342,7 @@ class Pipeline:
         except UnicodeDecodeError:
             raise Done(self._error(ApiError("NOT_FOUND", "No route matches this path"))) from None
         ws, now, seq = self._workspace(conn, request, path, body, body_error)
-        if ws is None:  # a global operation: no workspace, no journal
+        if ws is None:  # a global operation (or the console's list of workspaces): no workspace, no journal
             ctx = Ctx(runtime, conn, None, runtime.wall_ms(), lambda: runtime.origin(None, request_origin(request)))
             try:
                 call = Call(op, path, self._query(request), self._body(body, body_error), request.headers,
@@ -374,7 +388,7 @@ class Pipeline:
         """(workspace, virtual now, request number) — counted requests take their number in the
         same statement that reads the workspace; control calls only read the clock."""
         op, runtime = self.op, self.runtime
-        if op.plane == "global":
+        if op.plane == "global" or (op.plane == "console" and self.locate is None):
             return None, runtime.wall_ms(), None
         if self.locate is not None:
             ws_id = self.locate(conn, path)
@@ -389,6 +403,9 @@ class Pipeline:
                 except ApiError as exc:
                     raise Refused(self._error(exc)) from None
                 raise Refused(self._error(ApiError("NOT_FOUND", "The addressed object was not found")))
+            if not op.journaled:  # the dev console shows a workspace: never a counted request
+                ws = runtime.load_workspace(conn, ws_id)
+                return ws, runtime.read_clock(conn, ws), None
             return runtime.open_request(conn, ws_id=ws_id)
         try:
             key = header(request, "x-api-key")
@@ -414,7 +431,7 @@ class Pipeline:
             if self._default_query is None:  # validated once: models are never changed by handlers
                 self._default_query = validate(self.query_model, {})
             return self._default_query
-        pairs = query_pairs(raw.decode("latin-1"), self.query_model, lenient=self.op.plane == "page")
+        pairs = query_pairs(raw.decode("latin-1"), self.query_model, lenient=self.op.plane in ("page", "console"))
         return validate(self.query_model, pairs)
 
     def _body(self, body: Any, body_error: ApiError | None) -> Any:

@@ -15,9 +15,12 @@ SUCCESS_PREFIX = '{"success":true,"data":'
 def reply_checker(op: Operation) -> Callable[[int, bytes], None]:
     """Validate a JSON reply against the operation's reply model (success), the 202 pending body or
     the error envelope; a reply that breaks its schema raises (a bug, answered as a 500)."""
-    model = resolve(op.reply)
+    model = None if op.lazy else resolve(op.reply)  # a lazy operation's model: at its first reply
 
     def check(status: int, payload: bytes) -> None:
+        nonlocal model
+        if model is None and op.reply is not None:
+            model = resolve(op.reply)
         if status == 202:
             IdempotencyPendingEnvelope.model_validate_json(payload)
         elif status >= 300:

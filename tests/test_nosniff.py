@@ -20,7 +20,7 @@ def test_every_operation_of_the_table_replies_nosniff(mock):
     event = mock.ok("GET", "/_mock/webhooks/outbox")["entries"][0]["eventId"]
     params = {"recordId": emitted["recordId"], "customerId": "cust_x", "receiptId": receipt["receiptId"],
               "root": receipt["proofRoot"], "handle": receipt["verifyUrl"].rsplit("/", 1)[1], "eventId": event,
-              "ruleId": "flt_404", "key": "pk_test_never_registered"}
+              "ruleId": "flt_404", "key": "pk_test_never_registered", "ws": "1", "seq": "1"}
     seen = set()
     for op in OPERATIONS:
         url = mock.base_url + op.url(**{name: params[name] for name in op.path_params()})

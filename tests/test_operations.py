@@ -41,7 +41,13 @@ def test_every_route_is_declared_once_and_every_reference_resolves():
             if ref is not None:
                 model = resolve(ref)
                 assert isinstance(model, type) and issubclass(model, BaseModel), ref
-        assert (op.locate is not None) == (op.plane in ("public", "page")), op.name
+        if op.plane == "console":  # a page of one workspace finds it from its path, never from a key
+            assert (op.locate is not None) == ("{ws}" in op.path), op.name
+        else:
+            assert (op.locate is not None) == (op.plane in ("public", "page")), op.name
+        for ref in (op.guard,):
+            if ref is not None:
+                assert list(inspect.signature(resolve(ref)).parameters) == ["runtime", "request"], ref
         assert set(re.findall(r"{(\w+)}", op.path)) == set(op.path_params())
 
 
@@ -81,10 +87,12 @@ def test_scenario_actions_are_operations_of_the_table():
             assert action.operation in BY_NAME, action
 
 
-@pytest.mark.parametrize("module", [testkit, ROOT / "mockserver" / "scenarios"], ids=["testkit", "scenarios"])
+@pytest.mark.parametrize("module", [testkit, ROOT / "mockserver" / "scenarios", ROOT / "mockserver" / "console"],
+                         ids=["testkit", "scenarios", "console"])
 def test_names_the_testkit_and_the_runner_use_exist(module):
     """They call routes by name (operate("mock.clock_set"), path_of("mock.outbox"), …): every name
-    they use is in the table, so a renamed or removed route fails here, not in a user's session."""
+    they use is in the table, so a renamed or removed route fails here, not in a user's session.
+    The console's buttons perform control operations of the table the same way."""
     files = sorted(module.glob("**/*.py")) if isinstance(module, Path) else [Path(module.__file__)]
     used = set()
     for file in files:
@@ -149,3 +157,43 @@ def test_clock_set_and_freeze_take_the_instant_as_at(mock):
     assert moved["now"] == "2026-02-10T00:00:00.000Z"
     assert mock.ok("POST", "/_mock/clock/set", json={"now": "2026-02-11T00:00:00Z"})["now"] == "2026-02-11T00:00:00.000Z"
     assert mock.ok("POST", "/_mock/clock/freeze", json={"at": "2026-02-12T00:00:00Z"})["now"] == "2026-02-12T00:00:00.000Z"
+
+
+# --- the dev console (plane `console`) ------------------------------------------------------------------
+
+CONSOLE = [op for op in OPERATIONS if op.plane == "console"]
+
+
+def test_the_console_is_a_plane_of_the_table_never_a_workspace_request():
+    assert CONSOLE and all(op.path == "/_console" or op.path.startswith("/_console/") for op in CONSOLE)
+    assert {op.name for op in OPERATIONS if op.path.startswith("/_console")} == {op.name for op in CONSOLE}
+    for op in CONSOLE:
+        assert not op.journaled and op.name not in ROUTE_NAMES, op.name  # not counted, not a fault route
+        assert op.faults == () and not op.idempotency_key, op.name
+        assert op.lazy and op.guard is not None, op.name  # imported at its first request; admits itself
+        assert op.admin == (op.name not in ("console.login", "console.logout")), op.name  # §8.9
+        assert op.media == ("application/json" if op.name.endswith("_live") else "text/html"), op.name
+        if op.method == "POST":  # the forms: bodies are form fields, checked for CSRF by the handler
+            assert op.form and op.body is None, op.name
+    assert not [op for op in OPERATIONS if op.lazy and op.plane != "console"]
+
+
+def test_console_buttons_perform_operations_of_the_table():
+    """Each form of the console names the control operation it performs (views.operate(name, …)):
+    the operation exists, and its handler is the one the control route runs."""
+    source = (ROOT / "mockserver" / "console" / "views.py").read_text()
+    performed = set(re.findall(r'operate\(\s*"([a-z]+\.[a-z_]+)"', source))
+    assert performed == {"mock.clock_advance", "mock.clock_set", "mock.clock_freeze", "mock.clock_unfreeze",
+                         "mock.webhooks_config", "mock.webhooks_config_update", "mock.drain", "balance.webhook_retry",
+                         "mock.faults_list", "mock.faults_create", "mock.faults_delete", "mock.faults_clear"}
+    for name in performed:
+        assert BY_NAME[name].plane in ("control", "api"), name
+
+
+def test_building_the_app_imports_nothing_of_the_console():
+    from test_startup import loaded_after
+
+    code = ("from mockserver.app import create_app\nfrom mockserver.runtime import Runtime, ServerConfig\n"
+            "create_app(Runtime(ServerConfig(check_replies=True)))")
+    assert loaded_after(code, ["mockserver.console", "mockserver.console.views", "jinja2",
+                               "mockserver.ledger.overview"]) == []

@@ -38,7 +38,7 @@ def test_loading_the_plugin_imports_nothing_of_the_server():
 
 def test_the_server_stack_leaves_out_what_only_some_sessions_use():
     deferred = ["jinja2", "mockserver.proofs.verifier", "mockserver.openapi", "mockserver.scenarios",
-                "sqlite_utils", "cffi", "Crypto.Hash.keccak", "httpx", "yaml", "faker"]
+                "sqlite_utils", "cffi", "Crypto.Hash.keccak", "httpx", "yaml", "faker", "mockserver.console"]
     assert loaded_after("import mockserver.embedded", deferred) == []
     # the workspace's control calls go over the standard library, not httpx
     assert loaded_after("import mockserver.testkit", ["httpx", "mockserver.proofs.verifier"]) == []

@@ -50,3 +50,11 @@ def entries(conn: sqlite3.Connection, ws_id: int, limit: int, keep: int, which: 
 
 def clear(conn: sqlite3.Connection, ws_id: int) -> int:
     return conn.execute("DELETE FROM journal WHERE ws = ?", (ws_id,)).rowcount
+
+
+def entry(conn: sqlite3.Connection, ws_id: int, seq: int, keep: int) -> sqlite3.Row | None:
+    """One request's row (entry, exchange) by its number, if still among the last `keep`."""
+    return conn.execute(
+        "SELECT entry, exchange FROM journal WHERE ws = ? AND seq = ?"
+        " AND seq > (SELECT n_req FROM workspaces WHERE id = ?) - ?", (ws_id, seq, ws_id, keep)
+    ).fetchone()

@@ -109,3 +109,12 @@ def record_attempt(conn: sqlite3.Connection, rowid: int, *, attempts: int, auto_
         (attempts, auto_attempts, delivery_status, next_attempt_ms, last_attempt_ms, last_response_status,
          last_error, delivered_ms, url, int(captured), attempt_log, rowid),
     )
+
+
+def pending_activity(conn: sqlite3.Connection, ws_id: int) -> tuple[int, int]:
+    """(pending deliveries, their attempts so far): changes with every attempt of a pending delivery
+    and every delivery that ends (the dev console polls it; the partial index keeps it cheap)."""
+    count, attempts = conn.execute(
+        "SELECT COUNT(*), SUM(attempts) FROM events WHERE ws = ? AND delivery_status = 'pending'", (ws_id,)
+    ).fetchone()
+    return count, attempts or 0

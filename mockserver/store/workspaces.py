@@ -187,3 +187,26 @@ def webhook_config(conn: sqlite3.Connection, ws_id: int) -> str | None:
 def save_webhook_config(conn: sqlite3.Connection, ws_id: int, config: str) -> None:
     conn.execute("UPDATE workspaces SET webhook_config = ? WHERE id = ?", (config, ws_id))
 
+
+# --- the dev console's reads (mockserver/console/) ----------------------------------------------------
+
+def exists(conn: sqlite3.Connection, ws_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM workspaces WHERE id = ?", (ws_id,)).fetchone() is not None
+
+
+_OVERVIEW = (
+    "SELECT w.id, w.env, w.public_id, w.created_ms, w.clock_mode, w.clock_offset_ms, w.clock_frozen_ms,"
+    " w.clock_last_ms, w.next_due_ms, w.n_req, w.n_rec, w.n_chk, w.n_evt, w.n_flt,"
+    " (SELECT COUNT(*) FROM customers c WHERE c.ws = w.id) AS customers,"
+    " (SELECT COUNT(*) FROM fault_rules f WHERE f.ws = w.id) AS rules,"
+    " (SELECT j.at_ms FROM journal j WHERE j.ws = w.id ORDER BY j.seq DESC LIMIT 1) AS last_request_ms"
+    " FROM workspaces w"
+)
+
+
+def overview(conn: sqlite3.Connection, ws_id: int | None = None) -> list[sqlite3.Row]:
+    """Every workspace (or one) with its clock state, counters, customer and rule counts and the
+    virtual time of its newest journaled request, in creation order. Reads only."""
+    if ws_id is not None:
+        return conn.execute(f"{_OVERVIEW} WHERE w.id = ?", (ws_id,)).fetchall()
+    return conn.execute(f"{_OVERVIEW} ORDER BY w.id").fetchall()

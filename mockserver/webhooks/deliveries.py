@@ -105,10 +105,12 @@ def set_config(ctx: Ctx, *, url: str | None, url_given: bool, secret: str | None
     return config_object(ctx)
 
 
-def outbox(ctx: Ctx, event: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
-    """GET /_mock/webhooks/outbox: deliveries with their exact bodies and attempt logs, oldest first."""
+def outbox(ctx: Ctx, event: str | None, status: str | None, limit: int, offset: int,
+           newest_first: bool = False) -> dict[str, Any]:
+    """GET /_mock/webhooks/outbox: deliveries with their exact bodies and attempt logs, oldest first
+    (the dev console lists the newest first)."""
     total, rows = outbox_rows.page(ctx.conn, ctx.ws.id, event=event, status=status, limit=limit, offset=offset,
-                                   newest_first=False)
+                                   newest_first=newest_first)
     entries = [{**delivery_object(r), "body": text, "attemptLog": attempt_log(r["attempt_log"])}
                for r, text in zip(rows, events.bodies(ctx, rows))]
     return {"entries": entries, "pagination": offset_page(limit, offset, total, len(entries))}
