@@ -27,19 +27,23 @@ def _number_text(value: Decimal) -> str:
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(_number_text(value))
-    if isinstance(value, CanonicalNumber):
+    if isinstance(value, RawJSON):
         return orjson.Fragment(value.text)
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-class CanonicalNumber:
-    """A number already in canonical decimal text (a stored amount), written as is: the same
-    bytes as its Decimal, without parsing and canonicalizing it again."""
+class RawJSON:
+    """A value already written as JSON text, inserted as is: a stored canonical amount (the same
+    bytes as its Decimal, without parsing it again), or a part many documents share (a batch's
+    item hashes in each of its events), written once."""
 
     __slots__ = ("text",)
 
     def __init__(self, text: str):
         self.text = text
+
+
+CanonicalNumber = RawJSON  # a canonical decimal's text
 
 
 def dumpb(value: Any) -> bytes:
@@ -89,7 +93,7 @@ def _write(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif isinstance(value, Decimal):
         out.append(_number_text(value))
-    elif isinstance(value, CanonicalNumber):
+    elif isinstance(value, RawJSON):
         out.append(value.text)
     elif isinstance(value, dict):
         if not value:

@@ -15,7 +15,7 @@ import sqlite3
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from ..jsonout import CanonicalNumber, dumpb, dumps
+from ..jsonout import CanonicalNumber, RawJSON, dumpb, dumps
 from ..proofs.primitives import canonical_decimal, format_ts, parse_json_exact, period_of
 from .amounts import add
 from .context import Ctx
@@ -79,7 +79,7 @@ class _Batch:
         self.row = row
         items = ctx.conn.execute("SELECT fingerprint, amount FROM deltas WHERE batch = ? ORDER BY batch_index",
                                  (row["id"],)).fetchall()
-        self.item_hashes = [i[0] for i in items]
+        self.item_hashes = RawJSON(dumps([i[0] for i in items]))  # the same in each of the batch's events
         self.period = period_of(row["created_ms"])
         self.running: list[tuple[int, Any]] = []  # (month count, net as canonical text) after each item
         self.usage = None
