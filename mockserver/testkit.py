@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .operations import operation, path_of
+from .sdk_waits import VirtualWait, VirtualWaits, virtual_waits  # noqa: F401 - part of the testkit's interface
 
 if TYPE_CHECKING:  # imported where used: a session pays only for what its tests touch
     from .proofs.verifier import Report

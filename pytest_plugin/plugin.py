@@ -6,7 +6,10 @@ Fixtures (all function-scoped unless noted):
                         .settings(), .call(), assert_balance / assert_receipt_verifies / assert_webhook
   pacspace_url          base URL of the server (session)
   pacspace_key          the test's API key (stable: derived from the test's node id)
-  pacspace_sdk          an official SDK client (pacspace_sdk.PacSpace) pointed at the server
+  pacspace_sdk          an official SDK client (pacspace_sdk.PacSpace) pointed at the server, whose retry
+                        and poll waits advance the workspace's virtual clock (marker: real_sleep=True
+                        to sleep instead; sdk={...} for PacSpace.init's options)
+  pacspace_waits        those virtual waits (mockserver.testkit.VirtualWaits; None with real_sleep=True)
   pacspace_http         an httpx.Client with the key set, on loopback
   pacspace_asgi         an httpx.AsyncClient on the in-process app (embedded server only)
   pacspace_clock, pacspace_faults, pacspace_outbox, pacspace_journal   parts of `pacspace`
@@ -26,11 +29,14 @@ import pytest
 if TYPE_CHECKING:  # pytest loads this module in every run: the server stack is imported by the fixtures
     import httpx
 
-    from mockserver.testkit import LoopbackClient, WebhookReceiver, Workspace
+    from pacspace_sdk import PacSpace
+
+    from mockserver.testkit import (Clock, Faults, Journal, LoopbackClient, VirtualWaits, WebhookReceiver, Webhooks,
+                                    Workspace)
 
 ENV_URL = "PACSPACE_MOCK_URL"
 ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
-MARKER_OPTIONS = ("seed", "start", "settings", "environment", "scenario")
+MARKER_OPTIONS = ("seed", "start", "settings", "environment", "scenario", "sdk", "real_sleep")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,9 +55,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "pacspace(seed=None, start=None, settings=None, environment='test', scenario=None): set the test's "
-        "workspace up: seed, a frozen start time (RFC 3339), settings to PATCH, test or live key, and a "
-        "scenario (bundled name or path relative to the test file) replayed into it first",
+        "pacspace(seed=None, start=None, settings=None, environment='test', scenario=None, sdk=None, "
+        "real_sleep=False): set the test's workspace up: seed, a frozen start time (RFC 3339), settings to "
+        "PATCH, test or live key, a scenario (bundled name or path relative to the test file) replayed into "
+        "it first; sdk: keyword arguments of the pacspace_sdk client (PacSpace.init); real_sleep=True: the "
+        "client's retry and poll waits sleep instead of advancing the virtual clock",
     )
 
 
@@ -137,32 +145,46 @@ def pacspace(request: pytest.FixtureRequest, pacspace_url: str, pacspace_key: st
 
 
 @pytest.fixture
-def pacspace_clock(pacspace: Workspace):
+def pacspace_clock(pacspace: Workspace) -> Clock:
     return pacspace.clock
 
 
 @pytest.fixture
-def pacspace_faults(pacspace: Workspace):
+def pacspace_faults(pacspace: Workspace) -> Faults:
     return pacspace.faults
 
 
 @pytest.fixture
-def pacspace_outbox(pacspace: Workspace):
+def pacspace_outbox(pacspace: Workspace) -> Webhooks:
     return pacspace.webhooks
 
 
 @pytest.fixture
-def pacspace_journal(pacspace: Workspace):
+def pacspace_journal(pacspace: Workspace) -> Journal:
     return pacspace.journal
 
 
 @pytest.fixture
-def pacspace_sdk(pacspace: Workspace):
+def pacspace_sdk(request: pytest.FixtureRequest, pacspace: Workspace) -> Iterator[PacSpace]:
     sdk = pytest.importorskip("pacspace_sdk", reason="pacspace-sdk is not installed")
+    options = _marker(request)
     # The summary coordinator paces requests for the real service (10/min); a mock needs none.
-    client = sdk.PacSpace.init(pacspace.key, base_url=pacspace.base_url, submission={"maxRequestsPerMinute": 600000})
+    kwargs = {"submission": {"maxRequestsPerMinute": 600000}, **(options.get("sdk") or {})}
+    client = sdk.PacSpace.init(pacspace.key, base_url=pacspace.base_url, **kwargs)
+    if not options.get("real_sleep"):  # retries and polling wait on the workspace's virtual clock
+        from mockserver.testkit import virtual_waits
+
+        virtual_waits(pacspace, client)
     yield client
     client.close()
+
+
+@pytest.fixture
+def pacspace_waits(pacspace_sdk: PacSpace) -> VirtualWaits | None:
+    """The virtual waits of `pacspace_sdk` so far (`.waits`, `.total`); None under real_sleep=True."""
+    from mockserver.testkit import VirtualWaits
+
+    return VirtualWaits.of(pacspace_sdk)
 
 
 @pytest.fixture
