@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pytest loads this module in every run: the server stack is 
 
 ENV_URL = "PACSPACE_MOCK_URL"
 ENV_KEEP = "PACSPACE_MOCK_KEEP_DB"
+KEEP_DIR = ".pacspace-mock/kept"
 MARKER_OPTIONS = ("seed", "start", "settings", "environment", "scenario", "sdk", "real_sleep")
 
 
@@ -43,8 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pacspace-mock")
     group.addoption("--pacspace-url", default=os.environ.get(ENV_URL),
                     help=f"run against this pacspace-mock server instead of an embedded one (env {ENV_URL})")
-    group.addoption("--pacspace-keep-db", default=os.environ.get(ENV_KEEP), metavar="DIR",
-                    help=f"save the database of each failed test into DIR for inspection (env {ENV_KEEP})")
+    group.addoption("--pacspace-keep-db", nargs="?", const="failed", default=os.environ.get(ENV_KEEP),
+                    metavar="failed|all|DIR",
+                    help="save each failed test's workspace (all: every test's) as a database file to open with "
+                         "`pacspace-mock serve --db FILE`; a directory instead of failed/all: failed tests' into "
+                         f"it (env {ENV_KEEP})")
+    group.addoption("--pacspace-keep-db-dir", default=None, metavar="DIR",
+                    help=f"where --pacspace-keep-db writes (default: {KEEP_DIR} under the rootdir)")
     group.addoption("--pacspace-journal-lines", type=int, default=15,
                     help="journal lines shown in the report of a failed test (0: none)")
     from pytest_plugin.scenarios import add_options as add_scenario_options
@@ -238,22 +244,46 @@ def pacspace_webhook_receiver(request: pytest.FixtureRequest, pacspace: Workspac
     return view
 
 
+def _keep_db(config: pytest.Config) -> tuple[str, Path] | None:
+    """(which: "failed" or "all", directory) of --pacspace-keep-db, None when off."""
+    value = config.getoption("--pacspace-keep-db")
+    if not value:
+        return None
+    directory = config.getoption("--pacspace-keep-db-dir")
+    if value in ("failed", "all"):
+        return value, Path(directory) if directory else config.rootpath / KEEP_DIR
+    return "failed", Path(directory or value)  # the directory itself, as before
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
     workspace: Workspace | None = getattr(item, "_pacspace_workspace", None)
-    if workspace is None or not report.failed or report.when != "call":
+    if workspace is None or report.when == "teardown" or (report.when == "setup" and not report.failed):
         return
-    lines = item.config.getoption("--pacspace-journal-lines")
+    keep = _keep_db(item.config)
+    save = keep is not None and (report.failed or keep[0] == "all")
+    lines = item.config.getoption("--pacspace-journal-lines") if report.failed else 0
     try:
         if lines:
             report.sections.append((f"pacspace-mock journal ({workspace.key})", workspace.journal.tail(lines)))
-        keep = item.config.getoption("--pacspace-keep-db")
-        if keep:
-            target = Path(keep) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[:150] + ".sqlite")
+        if save:
+            target = keep[1] / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[:150] + ".sqlite")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(workspace.export_state())
-            report.sections.append(("pacspace-mock database", f"saved to {target} (workspace key {workspace.key})"))
+            target.write_bytes(workspace.export_workspace_state())
+            report.sections.append(("pacspace-mock database", f"saved to {target} (workspace key {workspace.key}; "
+                                                              f"pacspace-mock serve --db {target})"))
     except Exception as exc:  # noqa: BLE001 - a report must never fail because the server is gone
-        report.sections.append(("pacspace-mock", f"could not read the journal: {exc}"))
+        report.sections.append(("pacspace-mock", f"could not read the workspace: {exc}"))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from pytest_plugin.scenarios import GOLDEN_WRITTEN
+
+    written = [value for reports in terminalreporter.stats.values() for report in reports
+               for name, value in getattr(report, "user_properties", ()) if name == GOLDEN_WRITTEN]
+    if written:
+        terminalreporter.section("pacspace-mock goldens")
+        for line in dict.fromkeys(written):
+            terminalreporter.write_line(line)
