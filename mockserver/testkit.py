@@ -17,11 +17,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .operations import operation, path_of
+from .sdk_waits import VirtualWait, VirtualWaits, virtual_waits  # noqa: F401 - part of the testkit's interface
 
 if TYPE_CHECKING:  # imported where used: a session pays only for what its tests touch
     from .proofs.verifier import Report
 
 USER_AGENT = "pacspace-mock-testkit"
+
+
+def __tracebackhide__(excinfo: Any) -> bool:  # noqa: N807 - pytest reads this name in frames' globals
+    """pytest: a failed expectation of a testkit call (AssertionError, MockError) is shown from the
+    test's own line, without this module's frames; any other error keeps them. The assertion helpers
+    set `__tracebackhide__ = True` themselves."""
+    return excinfo is not None and isinstance(excinfo.value, AssertionError)
+
 PLUGIN_DEFAULTS = {"processingDelaySeconds": 0, "verifyDelaySeconds": 0, "webhookDelivery": "manual"}
 
 
@@ -56,6 +65,7 @@ class Reply:
         return json.loads(self.content)
 
     def raise_for_status(self) -> None:
+        __tracebackhide__ = True  # pytest: the failure shows the caller's line, not this helper's
         if not 200 <= self.status_code < 300:
             raise MockError(f"{self.method} {self.url} answered {self.status_code}: {self.text[:500]}")
 
@@ -330,12 +340,14 @@ class Workspace:
 
     def call(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Any:
         """An API call that must succeed; returns `data` with exact decimals."""
+        __tracebackhide__ = True
         response = self.request(method, path, json_body, **kwargs)
         if not 200 <= response.status_code < 300:
             raise MockError(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
         return _exact(response.content)["data"]
 
     def control(self, method: str, path: str, json_body: Any = None) -> Any:
+        __tracebackhide__ = True
         response = self.request(method, path, json_body)
         if not 200 <= response.status_code < 300:
             raise MockError(f"control call {method} {path} failed with {response.status_code}: {response.text[:500]}")
@@ -343,6 +355,7 @@ class Workspace:
 
     def operate(self, name: str, json_body: Any = None, query: str = "", **params: str) -> Any:
         """A control call by operation name (mockserver/operations.py), path parameters encoded."""
+        __tracebackhide__ = True
         op = operation(name)
         path = op.url(**{k: quote(v, safe="") for k, v in params.items()})
         return self.control(op.method, path + query, json_body)
@@ -398,6 +411,34 @@ class Workspace:
             f"{len(sent)} delta(s) in {len({s[0].seq for s in sent})} request(s)"
             + (". Closest:\n" + "\n".join(lines) if lines else " (no requests recorded)"))
 
+    def export_workspace_state(self) -> bytes:
+        """The server's state file (§8.9) with only this workspace's rows: a database to open with
+        `pacspace-mock serve --db FILE` and inspect with this key."""
+        import os
+        import sqlite3
+        import tempfile
+
+        from .store.workspaces import keep_only
+
+        facts = self.operate("mock.workspace")
+        fd, name = tempfile.mkstemp(suffix=".sqlite")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(self.export_state())
+            conn = sqlite3.connect(name, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = DELETE")  # one file, whatever the server used
+                conn.execute("BEGIN")
+                keep_only(conn, facts["environment"], facts["publicId"])
+                conn.execute("COMMIT")
+                conn.execute("VACUUM")
+            finally:
+                conn.close()
+            with open(name, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(name)
+
     # --- billing assertions ------------------------------------------------------------------
 
     def verified_total(self, customer_id: str, period: str | None = None) -> Decimal:
@@ -406,6 +447,7 @@ class Workspace:
 
     def assert_balance(self, customer_id: str, expected: Any, period: str | None = None) -> dict[str, Any]:
         """The customer's verified total for a period (default: the current virtual month)."""
+        __tracebackhide__ = True
         scope = f"?period={period}&limit=1000" if period else "?limit=1000"
         response = self.request("GET", path_of("balance.derive", customerId=quote(customer_id, safe="")) + scope)
         if response.status_code == 404:
@@ -424,6 +466,7 @@ class Workspace:
 
     def assert_receipt_verifies(self, customer_id: str, period: str | None = None) -> Report:
         """Fetch the customer's receipt (scoped to `period`, else all-time) and verify it offline."""
+        __tracebackhide__ = True
         query = f"?period={period}" if period else ""
         response = self.request("GET", path_of("balance.receipt", customerId=quote(customer_id, safe="")) + query)
         if response.status_code != 200:
@@ -437,23 +480,54 @@ class Workspace:
         return report
 
     def assert_webhook(self, event: str, count: int | None = None, **data: Any) -> list[dict[str, Any]]:
-        """Events of a type whose `data` members equal the given values; `count` if given."""
+        """Events of a type whose `data` members equal the given values; `count` if given.
+
+        A failure lists each event of the type it looked at (up to 50) with the members it filtered on,
+        whole, and whether they matched; without filters, each event's whole `data`."""
+        __tracebackhide__ = True
         events = self.webhooks.events(event)
-        matching = [e for e in events if all(_member(e["data"], name) == value for name, value in data.items())]
+        matching = [e for e in events if _matches(e["data"], data)]
         if (count is None and not matching) or (count is not None and len(matching) != count):
             wanted = f"{count if count is not None else 'at least one'} {event} event(s)"
             where = f" with {data}" if data else ""
-            seen = "\n".join(f"  {e['id']} {e['createdAt']} {json.dumps(e['data'])[:160]}" for e in events[:20])
+            seen = [_event_line(e, data) for e in events[:WEBHOOK_EVENTS_SHOWN]]
+            if len(events) > WEBHOOK_EVENTS_SHOWN:
+                seen.append(f"  … {len(events) - WEBHOOK_EVENTS_SHOWN} more")
+            listing = "\n".join(seen) or "  (none)"
             raise AssertionError(f"expected {wanted}{where}; the outbox holds {len(matching)} matching of "
-                                 f"{len(events)} {event} event(s):\n{seen or '  (none)'}")
+                                 f"{len(events)} {event} event(s):\n{listing}")
         return matching
 
 
-def _member(data: dict[str, Any], name: str) -> Any:
+WEBHOOK_EVENTS_SHOWN = 50
+_ABSENT = object()
+
+
+def _matches(data: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(_member(data, name) == value for name, value in wanted.items())
+
+
+def _event_line(envelope: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """One event of an assert_webhook failure: id, time, and the filtered members (or all of data)."""
+    head = f"  {envelope['id']} {envelope['createdAt']}"
+    data = envelope["data"]
+    if not wanted:
+        return f"{head} {json.dumps(data, ensure_ascii=False)}"
+    fields = []
+    for name in wanted:
+        value = _member(data, name, _ABSENT)
+        shown = "(absent)" if value is _ABSENT else json.dumps(value, ensure_ascii=False, default=str)
+        fields.append(f"{name}={shown}")
+    return f"{head} {'matches' if _matches(data, wanted) else 'differs'}: {', '.join(fields)}"
+
+
+def _member(data: dict[str, Any], name: str, absent: Any = None) -> Any:
     """`customerId`, or a dotted path such as `delta.customerId`."""
     value: Any = data
     for part in re.split(r"\.", name):
-        value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, dict) or part not in value:
+            return absent
+        value = value[part]
     return value
 
 

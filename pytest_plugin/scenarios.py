@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the runner is imported when a scenario is collected or repl
     from mockserver.scenarios.runner import ScenarioResult, Target
 
 DEFAULT_PATTERNS = ["*.scenario.yaml", "*.scenario.yml", "scenarios/*.yaml", "scenarios/*.yml"]
+#: user property of a golden item that wrote its golden file; the plugin's terminal summary lists them
+GOLDEN_WRITTEN = "pacspace_golden_written"
 _TARGET_KEY = pytest.StashKey["Target"]()
 
 
@@ -40,6 +42,11 @@ def add_options(parser: pytest.Parser) -> None:
                   help="collect scenario files as test items (as --pacspace-scenarios)")
     parser.addini("pacspace_scenario_patterns", type="linelist", default=DEFAULT_PATTERNS,
                   help="glob patterns of scenario files to collect, matched against the end of the path")
+
+
+def in_ci() -> bool:
+    """CI=true (or 1, yes): a missing golden fails instead of being written."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -103,13 +110,18 @@ class ScenarioFile(pytest.File):
             item.add_marker(group)
             yield item
 
-    def replay(self) -> ScenarioResult:
+    def replay(self, item: pytest.Item) -> ScenarioResult:
+        """The file's replay, run once per process by whichever of its items comes first; that item
+        carries the note of a golden the replay wrote (under xdist, maybe not the golden item)."""
         if self._result is None:
             from mockserver.scenarios.runner import Runner
 
             runner = Runner(_target(self.config), bless=self.config.getoption("--pacspace-bless"),
-                            ci=bool(os.environ.get("CI")))
-            self._result = runner.run(self.scenario)
+                            ci=in_ci())
+            result = self._result = runner.run(self.scenario)
+            if result.golden_status in ("created", "blessed"):
+                how = "none existed: review it and commit it" if result.golden_status == "created" else "--pacspace-bless"
+                item.user_properties.append((GOLDEN_WRITTEN, f"wrote {_shown(result.golden_path, self.config)} ({how})"))
         return self._result
 
 
@@ -136,7 +148,7 @@ class ScenarioStepItem(_ScenarioItem):
         return self.parent.scenario.steps[self.step_index - 1]
 
     def runtest(self) -> None:
-        result = self.parent.replay()
+        result = self.parent.replay(self)
         if result.setup_error:
             raise ScenarioStepFailure(f"{self.parent.scenario.file}: {result.setup_error}")
         outcome = result.steps[self.step_index - 1]
@@ -159,18 +171,30 @@ class ScenarioStepItem(_ScenarioItem):
 
 class ScenarioGoldenItem(_ScenarioItem):
     def runtest(self) -> None:
-        result = self.parent.replay()
+        result = self.parent.replay(self)
         if result.golden_status == "mismatch":
             head = (f"{self.parent.scenario.file}: the replay differs from the golden {result.golden_path} "
                     "(if intended, rerun with --pacspace-bless):")
             raise ScenarioStepFailure("\n".join([head, *result.golden_diff]))
         if result.golden_status == "missing":
-            raise ScenarioStepFailure(f"{self.parent.scenario.file}: {result.golden_note}")
+            raise ScenarioStepFailure(f"{self.parent.scenario.file}: no golden at {_shown(result.golden_path, self.config)}"
+                                      "; under CI=true a missing golden fails (elsewhere the run writes it): "
+                                      "write it with --pacspace-bless and commit it")
         if result.golden_status == "skipped":
             pytest.skip(result.golden_note or "golden skipped")
 
     def reportinfo(self):
         return self.path, 0, f"scenario {self.parent.scenario.name} golden"
+
+
+def _shown(path: Path | None, config: pytest.Config) -> str:
+    """A path relative to the rootdir when it lies below it."""
+    if path is None:
+        return "?"
+    try:
+        return Path(path).resolve().relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def run_marker_scenario(workspace: Any, ref: str, base_dir: Path | None = None, *, seed: int | None = None,
@@ -186,6 +210,7 @@ def run_marker_scenario(workspace: Any, ref: str, base_dir: Path | None = None, 
     from mockserver.scenarios.model import ScenarioError
     from mockserver.scenarios.runner import Runner, ScenarioFailed, Target
 
+    __tracebackhide__ = True
     try:
         scenario = load_scenario(find_scenario(ref, base=base_dir))
     except ScenarioError as exc:

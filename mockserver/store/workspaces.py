@@ -131,6 +131,22 @@ def reset(conn: sqlite3.Connection, ws_id: int, settings: str) -> None:
     )
 
 
+def keep_only(conn: sqlite3.Connection, env: str, public_id: str) -> None:
+    """Delete the rows of every workspace but one, and the keys of the others: a copy of the state
+    file that holds one workspace (the pytest plugin's --pacspace-keep-db)."""
+    row = conn.execute("SELECT id FROM workspaces WHERE env = ? AND public_id = ?", (env, public_id)).fetchone()
+    ws_id = row[0] if row else -1
+    conn.execute("DELETE FROM checkpoint_items WHERE checkpoint IN (SELECT id FROM checkpoints WHERE ws != ?)",
+                 (ws_id,))
+    conn.execute("DELETE FROM checkpoint_trees WHERE checkpoint IN (SELECT id FROM checkpoints WHERE ws != ?)",
+                 (ws_id,))
+    conn.execute("DELETE FROM access_attempts WHERE customer IN (SELECT id FROM customers WHERE ws != ?)", (ws_id,))
+    for table in WORKSPACE_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE ws != ?", (ws_id,))
+    conn.execute("DELETE FROM api_keys WHERE env != ? OR public_id != ?", (env, public_id))
+    conn.execute("DELETE FROM workspaces WHERE id != ?", (ws_id,))
+
+
 def has_history(conn: sqlite3.Connection, ws_id: int) -> bool:
     """Whether anything timestamped was recorded (then the clock may not run backwards)."""
     return any(
