@@ -166,7 +166,7 @@ def test_a_virtual_wait_is_a_clock_advance_that_says_what_it_is(pacspace, real_s
 @pytest.mark.pacspace(start=START, sdk={"max_retries": 1})
 def test_the_workspace_clock_refusing_the_wait_fails_the_call(pacspace, pacspace_sdk):
     pacspace.faults.add(route="balance.emit", rate_limited=86_400, times=1)
-    pacspace.clock.set("9999-12-31T23:00:00.000Z")  # an advance of a day would pass year 9999
+    pacspace.clock.set("9998-12-31T23:00:00.000Z")  # an advance of a day would pass the clock's last day
     with pytest.raises(AssertionError, match=r"virtual wait of 86400\.0 s \(retry\) could not advance the clock"):
         pacspace_sdk.balance.emit("cust_1", -5, "usage")
 
