@@ -18,6 +18,13 @@ from mockserver.runtime import Runtime, ServerConfig
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
+# pytester's in-process runs (the plugin's tests) drop every module first imported during the inner
+# run; modules that httpcore imports lazily on its first connection would then be imported again,
+# with new exception classes that httpx's mapping no longer recognizes (a refused connection would
+# escape as httpcore.ConnectError). Load them here, once, before any inner run.
+import httpcore._backends.sync  # noqa: E402,F401
+import httpcore._sync.connection_pool  # noqa: E402,F401
+
 
 # Every server this suite starts (in this process or a child) validates each JSON reply against its
 # operation's published schema and fails loudly on a mismatch (mockserver/pipeline.py).
