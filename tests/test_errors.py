@@ -10,6 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import error_of as _error_of
+
 B = "/api/v1/balance"
 GOOD = {"customerId": "cust_1", "delta": -5, "reason": "usage", "referenceId": "ref-1"}
 
@@ -241,3 +243,29 @@ def test_braces_in_a_refused_value_do_not_break_the_message(mock):
     err = error_of(mock.call("GET", "/api/v1/balance/receipts/chk_x", params={"timezone": "{field}"}), 400,
                    "VALIDATION_ERROR")
     assert err["message"] == "timezone '{field}' is not an IANA zone known to the server"
+
+
+def test_scope_dates_outside_the_four_digit_years_are_a_range_error(mock):
+    """Timestamps are written YYYY-MM-DDTHH:MM:SS.mmmZ (proofs.md §2.7), so a scope date before
+    1970-01-01 or from 10000-01-01 (reachable through a zone offset) is 400 VALIDATION_ERROR
+    `range`, never a 500; the first and last representable instants are accepted as dates (and
+    then answered by the window limits)."""
+    mock.freeze("2026-02-10T00:00:00.000Z")
+    derive = f"{B}/derive/cust_1"
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "cust_1", "delta": -1, "reason": "usage"})
+    for params, field in ((dict(startDate="1969-12-31T23:59:59.999Z", endDate="2026-01-01"), "startDate"),
+                          (dict(startDate="2026-01-01", endDate="9999-12-31T23:59:00.000-00:01"), "endDate"),
+                          (dict(startDate="2026-01-01", endDate="9999-12-31T23:59:59.999-00:01"), "endDate")):
+        response = mock.call("GET", derive, params=params)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["details"] == {"field": field, "reason": "range"}
+        assert f"{field} must lie between 1970 and 9999" in response.json()["error"]["message"]
+    for params in (dict(startDate="1970-01-01T00:00:00.000Z", endDate="1970-02-01"),
+                   dict(startDate="2026-01-01", endDate="9999-12-31T23:59:59.999Z")):
+        response = mock.call("GET", derive, params=params)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "SCOPE_TOO_WIDE", response.text
+
+
+def test_unknown_receipt_id_is_named_in_the_404(mock):
+    error = _error_of(mock.call("GET", f"{B}/receipts/chk_unknown"), 404, "NOT_FOUND")
+    assert error["message"] == "Receipt 'chk_unknown' was not found"

@@ -513,3 +513,25 @@ def test_a_keyed_request_reads_the_clock_again_when_it_executes(tmp_path, monkey
         assert [(d["sequence"], d["reason"]) for d in receipt["deltas"]] == [(1, "other worker"), (2, "keyed")]
         report = verify_receipt(receipt)
         assert report.ok, report.messages
+
+
+def test_reference_conflict_message_names_the_fields(with_target):
+    mock, _target, original = with_target
+    err = _error(mock.call("POST", f"{B}/delta", json={**ORIGINAL, "delta": 7, "reason": "other"}), 409,
+                 "IDEMPOTENCY_CONFLICT")
+    assert err["message"] == ("referenceId 'ref-1' was already used for customer 'cust_1' with a different delta, reason")
+    assert err["details"]["recordId"] == original["recordId"]
+
+
+def test_replay_of_a_delta_with_adjusts(with_target):
+    """§4.1: the same referenceId with the same content, adjusts included, is a replay (200, the
+    original record); the same body without adjusts is a conflict naming adjusts."""
+    mock, _target, _original = with_target
+    body = {"customerId": "cust_1", "delta": 2, "reason": "fix", "referenceId": "adj-1",
+            "adjusts": {"referenceId": "target"}}
+    first = mock.ok("POST", f"{B}/delta", 201, json=body)
+    again = mock.ok("POST", f"{B}/delta", 200, json=body)
+    assert again["recordId"] == first["recordId"] and again["adjusts"] == {"referenceId": "target"}
+    err = _error(mock.call("POST", f"{B}/delta", json={k: v for k, v in body.items() if k != "adjusts"}), 409,
+                 "IDEMPOTENCY_CONFLICT")
+    assert err["details"]["fields"] == ["adjusts"]

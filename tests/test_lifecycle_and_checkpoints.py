@@ -685,3 +685,576 @@ def test_failed_deltas_are_not_charged(mock):
     assert (usage["consumedDeltas"], usage["remaining"], usage["allowed"]) == (1, 1, True)
     assert _emit(mock, "c1", -3)["status"] == "QUEUED"  # the failed one's unit is available again
     assert mock.ok("GET", f"{B}/customers/c1")["totalDeltas"] == 3  # totals still count every delta (§3.4)
+
+
+# --- comparing two checkpoints (§5.8) --------------------------------------------------------------
+
+def _preimage(chk: dict, previous: str | None) -> dict:
+    """C of proofs.md §3.4 rebuilt from a checkpoint reply (the oracle of _proof_root, as an object)."""
+    c = {name: chk[name] for name in ("ledgerId", "chainId", "customerId", "startDate", "endDate", "treeSize",
+                                      "itemsRoot")}
+    c["netChange"] = str(chk["netChange"])
+    if chk["period"] is not None:
+        c["period"] = chk["period"]
+    if chk["treeSize"]:
+        c["fromSequence"], c["toSequence"] = chk["fromSequence"], chk["toSequence"]
+    if previous is not None:
+        c["previousProofRoot"] = previous
+    return c
+
+
+def test_compare_checkpoints_relations_summaries_and_consistency(mock):
+    """§5.8 on one customer: three deltas on three days, checkpoints whose covered sets are equal,
+    a prefix, a non-prefix subset, overlapping and disjoint; summaries, added/removed record ids,
+    exact balanceDelta, and the consistency proof (proofs.md §4.4: PROOF(2, [f1, f2, f3]) is
+    [H(00 ‖ f3)]) only for one series."""
+    mock.freeze("2026-02-10T08:00:00.000Z")
+    d1 = _emit(mock, "cmp", -10)
+    mock.clock_set("2026-02-11T08:00:00.000Z")
+    d2 = _emit(mock, "cmp", -5)
+    chk_a = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "period": "2026-02"})
+    mock.clock_set("2026-02-12T08:00:00.000Z")
+    d3 = _emit(mock, "cmp", 2.5)
+    chk_b = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "period": "2026-02"})
+    only_d2 = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-11",
+                                                            "endDate": "2026-02-12"})
+    d2_d3 = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-11",
+                                                          "endDate": "2026-02-13"})
+    only_d3 = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-12",
+                                                            "endDate": "2026-02-13"})
+    other_series = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-10",
+                                                                 "endDate": "2026-02-13"})
+    assert [c["treeSize"] for c in (chk_a, chk_b, only_d2, d2_d3, only_d3, other_series)] == [2, 3, 1, 2, 1, 3]
+    mock.clock_set("2026-02-12T09:00:00.000Z")
+    listing = mock.ok("GET", f"{B}/checkpoints", params={"customerId": "cmp"})
+    assert listing["pagination"] == {"limit": 20, "offset": 0, "total": 6, "hasMore": False}
+    listed = {c["checkpointId"]: c for c in listing["checkpoints"]}
+
+    def compare(a: dict, b: dict, by_root: bool = False) -> dict:
+        refs = (a["proofRoot"], "0x" + b["proofRoot"][2:].upper()) if by_root else (a["checkpointId"], b["checkpointId"])
+        return mock.ok("GET", f"{B}/checkpoints/compare", params={"customerId": "cmp", "from": refs[0], "to": refs[1]})
+
+    def summary(chk: dict) -> dict:
+        now = listed[chk["checkpointId"]]
+        return {"checkpointId": chk["checkpointId"], "proofRoot": chk["proofRoot"], "itemsRoot": chk["itemsRoot"],
+                "period": chk["period"], "startDate": chk["startDate"], "endDate": chk["endDate"],
+                "treeSize": chk["treeSize"], "netChange": chk["netChange"], "fromSequence": chk["fromSequence"],
+                "toSequence": chk["toSequence"], "status": now["status"], "createdAt": chk["createdAt"]}
+
+    ids = [d1["recordId"], d2["recordId"], d3["recordId"]]
+    extends = compare(chk_a, chk_b, by_root=True)  # a proofRoot in upper-case hex names the checkpoint too
+    assert extends["customerId"] == "cmp"
+    assert extends["from"] == summary(chk_a) and extends["to"] == summary(chk_b)
+    assert extends["from"]["status"] == "VERIFIED" and extends["from"]["createdAt"] == "2026-02-11T08:00:00.000Z"
+    assert (extends["relation"], extends["balanceDelta"], extends["deltaCountDelta"]) == ("extends", 2.5, 1)
+    assert (extends["added"], extends["removed"], extends["addedCount"], extends["removedCount"]) == ([ids[2]], [], 1, 0)
+    leaf3 = "0x" + _keccak(b"\x00" + bytes.fromhex(d3["fingerprint"][2:])).hex()
+    assert extends["consistency"] == {
+        "customerId": "cmp",
+        "firstTreeSize": 2, "firstItemsRoot": chk_a["itemsRoot"],
+        "secondTreeSize": 3, "secondItemsRoot": chk_b["itemsRoot"],
+        "consistencyProof": [leaf3],
+        "firstCheckpoint": _preimage(chk_a, None), "firstProofRoot": chk_a["proofRoot"],
+        "secondCheckpoint": _preimage(chk_b, chk_a["proofRoot"]), "secondProofRoot": chk_b["proofRoot"],
+    }
+    assert _proof_root(chk_b, chk_a["proofRoot"]) == chk_b["proofRoot"]
+
+    equal = compare(chk_b, chk_b)
+    assert (equal["relation"], equal["balanceDelta"], equal["deltaCountDelta"]) == ("equal", 0, 0)
+    assert (equal["added"], equal["removed"], equal["addedCount"], equal["removedCount"]) == ([], [], 0, 0)
+    assert equal["consistency"]["consistencyProof"] == []
+    assert (equal["consistency"]["firstTreeSize"], equal["consistency"]["secondTreeSize"]) == (3, 3)
+
+    shrinks = compare(chk_b, chk_a)
+    assert (shrinks["relation"], shrinks["balanceDelta"], shrinks["deltaCountDelta"]) == ("subset", -2.5, -1)
+    assert (shrinks["added"], shrinks["removed"], shrinks["consistency"]) == ([], [ids[2]], None)
+    grows = compare(only_d2, chk_b)  # {2} inside {1,2,3}, but not a prefix of it
+    assert (grows["relation"], grows["added"], grows["removed"], grows["consistency"]) == ("superset", [ids[0], ids[2]], [], None)
+    assert grows["balanceDelta"] == -7.5 and grows["addedCount"] == 2
+    overlap = compare(chk_a, d2_d3)
+    assert (overlap["relation"], overlap["added"], overlap["removed"], overlap["consistency"]) == ("overlap", [ids[2]], [ids[0]], None)
+    assert (overlap["addedCount"], overlap["removedCount"], overlap["balanceDelta"]) == (1, 1, 12.5)
+    disjoint = compare(only_d2, only_d3)
+    assert (disjoint["relation"], disjoint["added"], disjoint["removed"]) == ("disjoint", [ids[2]], [ids[1]])
+    # a prefix in another window (startDate 02-10, not 02-01) is no series: no consistency proof
+    other = compare(chk_a, other_series)
+    assert (other["relation"], other["consistency"]) == ("extends", None)
+
+    # a one-leaf and an empty checkpoint of the same series (startDate 02-01): PROOF(1, …) = [H(00‖f2), H(00‖f3)]
+    one = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-01",
+                                                        "endDate": "2026-02-11"})
+    empty = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cmp", "startDate": "2026-02-01",
+                                                          "endDate": "2026-02-05"})
+    assert (one["treeSize"], empty["treeSize"]) == (1, 0)
+    leaf = ["0x" + _keccak(b"\x00" + bytes.fromhex(d["fingerprint"][2:])).hex() for d in (d1, d2, d3)]
+    from_one = compare(one, chk_b)
+    assert (from_one["relation"], from_one["consistency"]["consistencyProof"]) == ("extends", leaf[1:])
+    from_empty = compare(empty, chk_b)
+    assert from_empty["relation"] == "extends" and from_empty["added"] == ids
+    assert {k: from_empty["consistency"][k] for k in ("firstTreeSize", "firstItemsRoot", "consistencyProof")} == {
+        "firstTreeSize": 0, "firstItemsRoot": EMPTY_ROOT, "consistencyProof": []}
+    for params in ({"from": chk_a["checkpointId"], "to": "chk_nope"}, {"from": "0x" + "0" * 64, "to": chk_a["checkpointId"]}):
+        _error(mock.call("GET", f"{B}/checkpoints/compare", params={"customerId": "cmp", **params}), 404, "NOT_FOUND")
+
+
+def test_derive_from_an_empty_checkpoint_and_from_an_unknown_record(mock):
+    """§2.5: for a checkpoint covering nothing, the position is the customer's highest sequence
+    recorded before min(window endDate, checkpoint createdAt); an unknown recordId is 400 unknown."""
+    mock.freeze("2026-01-05T00:00:00.000Z")
+    _emit(mock, "gap", -4)  # sequence 1, January
+    mock.clock_set("2026-01-22T00:00:00.000Z")
+    _emit(mock, "gap", -6)  # sequence 2, after the window below, before its commit
+    mock.clock_set("2026-01-25T00:00:00.000Z")
+    empty = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "gap", "startDate": "2026-01-10",
+                                                          "endDate": "2026-01-20"})
+    assert empty["treeSize"] == 0
+    mock.clock_set("2026-02-09T00:00:00.000Z")
+    _emit(mock, "gap", -1)  # sequence 3, before the window below
+    mock.clock_set("2026-02-10T00:00:00.000Z")
+    feb_empty = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "gap", "startDate": "2026-02-09T12:00:00Z",
+                                                              "endDate": "2026-02-20"})
+    assert feb_empty["treeSize"] == 0
+    mock.clock_set("2026-02-12T00:00:00.000Z")
+    _emit(mock, "gap", -2)  # sequence 4
+    mock.clock_set("2026-02-12T00:00:01.000Z")
+
+    # window end (01-20) before the commit (01-25): position 1, so sequences 2, 3, 4 replay
+    derived = mock.ok("GET", f"{B}/derive/gap", params={"startingCheckpoint": empty["proofRoot"], "startingBalance": "-4"})
+    assert derived["scope"]["afterSequence"] == 1 and derived["customerId"] == "gap"
+    assert [d["sequence"] for d in derived["deltas"]] == [2, 3, 4] and derived["computedBalance"] == -13
+    # commit (02-10) before the window end (02-20): position 3, so only sequence 4 replays
+    derived = mock.ok("GET", f"{B}/derive/gap", params={"startingCheckpoint": feb_empty["proofRoot"]})
+    assert derived["scope"]["afterSequence"] == 3
+    assert [d["sequence"] for d in derived["deltas"]] == [4] and derived["computedBalance"] == -2
+
+    err = _error(mock.call("GET", f"{B}/derive/gap", params={"startingCheckpoint": "rec_nope",
+                                                             "startingCheckpointType": "recordId"}), 400, "VALIDATION_ERROR")
+    assert err["details"] == {"field": "startingCheckpoint", "reason": "unknown"}
+
+
+def test_customers_summary_counts_every_state(mock):
+    """§5.15 with hand-counted values: customers (one created without deltas), the month's active
+    customers and deltas, deltas by status (QUEUED and PROCESSING are pending), the all-time
+    VERIFIED net balance (exact), the checkpoint count."""
+    mock.freeze("2026-01-20T00:00:00.000Z")
+    assert mock.ok("GET", f"{B}/customers/summary") == {
+        "totalCustomers": 0, "activeCustomers": 0, "period": "2026-01", "deltasThisPeriod": 0, "totalDeltas": 0,
+        "verifiedDeltas": 0, "pendingDeltas": 0, "failedDeltas": 0, "netBalance": 0, "checkpointCount": 0,
+        "asOf": "2026-01-20T00:00:00.000Z"}
+    _emit(mock, "old", -1.25)
+    mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "old", "period": "2026-01"})
+    mock.clock_set("2026-02-05T00:00:00.000Z")
+    _emit(mock, "c1", -10)
+    _emit(mock, "c2", 0.5)
+    mock.ok("POST", "/dashboard/customers", 201, json={"customerId": "c3", "displayName": "C3"},
+            headers={"Authorization": "Bearer t"})
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [1],
+                                               "actions": [{"type": "fail_verification", "message": "no"}]})
+    _emit(mock, "c2", -3)
+    mock.clock_set("2026-02-05T00:00:01.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    _emit(mock, "c1", -7)
+    mock.clock_set("2026-02-05T00:00:02.000Z")  # -7 is PROCESSING now
+    _emit(mock, "c1", -8)  # QUEUED
+    summary = mock.ok("GET", f"{B}/customers/summary")
+    assert summary == {"totalCustomers": 4, "activeCustomers": 2, "period": "2026-02", "deltasThisPeriod": 5,
+                       "totalDeltas": 6, "verifiedDeltas": 3, "pendingDeltas": 2, "failedDeltas": 1,
+                       "netBalance": -10.75, "checkpointCount": 1, "asOf": "2026-02-05T00:00:02.000Z"}
+
+
+def test_first_divergence_sums_each_utc_day(mock):
+    """§5.5 firstDivergence: the neutral per-day net change is the exact sum of that UTC day's
+    counted deltas; the earliest differing day is reported, with both sides' claims."""
+    mock.freeze("2026-02-03T01:00:00.000Z")
+    _emit(mock, "div", -1.5)
+    mock.clock_set("2026-02-03T23:00:00.000Z")
+    _emit(mock, "div", -2.25)  # same UTC day: the day's net is -3.75
+    mock.clock_set("2026-02-04T00:30:00.000Z")
+    _emit(mock, "div", -4)
+    mock.clock_set("2026-02-04T00:30:01.000Z")
+    reply = mock.ok("POST", f"{B}/compare", 201, json={
+        "customerId": "div", "period": "2026-02", "yourBalance": -7.75, "theirBalance": -8,
+        "yourBreakdown": {"2026-02-01": 0, "2026-02-03": -3.75, "2026-02-04": -4},  # a 0 claim on a day without deltas agrees
+        "theirBreakdown": {"2026-02-03": -3.75, "2026-02-04": -4.25}})
+    assert reply["neutralBalance"] == -7.75 and reply["matchesYours"] is True
+    assert reply["discrepancy"]["firstDivergence"] == {"bucket": "2026-02-04", "side": "theirs", "neutralNetChange": -4,
+                                                       "yourNetChange": -4, "theirNetChange": -4.25}
+    reply = mock.ok("POST", f"{B}/compare", 201, json={
+        "customerId": "div", "period": "2026-02", "yourBalance": -7, "theirBalance": -7.75,
+        "yourBreakdown": {"2026-02-03": -3, "2026-02-04": -4}})
+    assert reply["discrepancy"]["firstDivergence"] == {"bucket": "2026-02-03", "side": "yours", "neutralNetChange": -3.75,
+                                                       "yourNetChange": -3, "theirNetChange": None}
+    # only theirs, diverging on a day that exists in their claims alone
+    reply = mock.ok("POST", f"{B}/compare", 201, json={
+        "customerId": "div", "period": "2026-02", "yourBalance": -7.75, "theirBalance": -6.75,
+        "theirBreakdown": {"2026-02-03": -3.75, "2026-02-04": -4, "2026-02-05": 1}})
+    assert reply["discrepancy"]["firstDivergence"] == {"bucket": "2026-02-05", "side": "theirs", "neutralNetChange": 0,
+                                                       "yourNetChange": None, "theirNetChange": 1}
+    reply = mock.ok("POST", f"{B}/compare", 201, json={
+        "customerId": "div", "period": "2026-02", "yourBalance": -7.75, "theirBalance": -5.75,
+        "yourBreakdown": {"2026-02-03": -3.75, "2026-02-04": -4},
+        "theirBreakdown": {"2026-02-03": -3.75, "2026-02-04": -4, "2026-02-06": 2}})
+    assert reply["discrepancy"]["firstDivergence"] == {"bucket": "2026-02-06", "side": "theirs", "neutralNetChange": 0,
+                                                       "yourNetChange": 0, "theirNetChange": 2}
+    # a day missing from a breakdown counts as 0: -3.75 on 02-03 is not claimed
+    reply = mock.ok("POST", f"{B}/compare", 201, json={
+        "customerId": "div", "period": "2026-02", "yourBalance": -4, "theirBalance": -4,
+        "yourBreakdown": {"2026-02-04": -4}, "theirBreakdown": {"2026-02-04": -4}})
+    assert reply["discrepancy"]["firstDivergence"] == {"bucket": "2026-02-03", "side": "both", "neutralNetChange": -3.75,
+                                                       "yourNetChange": 0, "theirNetChange": 0}
+    # no breakdown supplied: no firstDivergence
+    reply = mock.ok("POST", f"{B}/compare", 201, json={"customerId": "div", "period": "2026-02", "yourBalance": 0,
+                                                       "theirBalance": 0})
+    assert reply["discrepancy"]["firstDivergence"] is None
+
+
+def test_customer_list_members_search_and_pages(mock):
+    """§5.14: every member of a listed customer, with counts and the all-time VERIFIED balance
+    computed by hand; search is a case-insensitive substring of customerId or displayName; pages
+    are `limit` customers each, ordered by customerId."""
+    mock.freeze("2026-02-01T10:00:00.000Z")
+    created = mock.ok("POST", "/dashboard/customers", 201, json={"customerId": "b-dash", "displayName": "Acme Corp"},
+                      headers={"Authorization": "Bearer t"})
+    _emit(mock, "a-int", -2.5000000001)  # a tenth decimal: the sum needs all three stored parts
+    mock.clock_set("2026-02-03T10:00:00.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    _emit(mock, "a-int", -1)  # stays QUEUED: counted in totalDeltas, not in the balance
+    _emit(mock, "c-int", 4)
+    listed = mock.ok("GET", f"{B}/customers")
+    assert [c["customerId"] for c in listed["customers"]] == ["a-int", "b-dash", "c-int"]
+    assert listed["pagination"] == {"total": 3, "page": 1, "limit": 25, "totalPages": 1}
+    a, b, _ = listed["customers"]
+    detail = mock.ok("GET", f"{B}/customers/a-int")
+    assert a == {"customerId": "a-int", "customerReference": detail["customerReference"],
+                 "ledgerIdentifier": detail["customerReference"], "displayName": None, "totalDeltas": 2,
+                 "verifiedDeltas": 1, "computedBalance": -2.5000000001, "firstDeltaAt": "2026-02-01T10:00:00.000Z",
+                 "lastDeltaAt": "2026-02-03T10:00:00.000Z", "handle": detail["handle"], "source": "integration",
+                 "createdAt": "2026-02-01T10:00:00.000Z"}
+    assert b == {"customerId": "b-dash", "customerReference": created["customerReference"],
+                 "ledgerIdentifier": created["customerReference"], "displayName": "Acme Corp", "totalDeltas": 0,
+                 "verifiedDeltas": 0, "computedBalance": 0, "firstDeltaAt": None, "lastDeltaAt": None,
+                 "handle": created["handle"], "source": created["source"], "createdAt": "2026-02-01T10:00:00.000Z"}
+    assert [c["customerId"] for c in mock.ok("GET", f"{B}/customers", params={"search": "ACME"})["customers"]] == ["b-dash"]
+    assert [c["customerId"] for c in mock.ok("GET", f"{B}/customers", params={"search": "-INT"})["customers"]] == [
+        "a-int", "c-int"]
+    assert mock.ok("GET", f"{B}/customers", params={"search": "zzz"}) == {
+        "customers": [], "pagination": {"total": 0, "page": 1, "limit": 25, "totalPages": 0}}
+    page2 = mock.ok("GET", f"{B}/customers", params={"limit": 2, "page": 2})
+    assert [c["customerId"] for c in page2["customers"]] == ["c-int"]
+    assert page2["pagination"] == {"total": 3, "page": 2, "limit": 2, "totalPages": 2}
+
+
+def test_customer_receipts_list_members(mock):
+    """§5.13 GET /customers/{id}/receipts: newest first, each with its links, counts and balance."""
+    mock.freeze(T0)
+    _emit(mock, "r1", -3)
+    first = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "r1", "period": "2026-02"})
+    _emit(mock, "r1", 1.5)
+    second = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "r1", "period": "2026-02"})
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    reply = mock.ok("GET", f"{B}/customers/r1/receipts")
+    origin = second["receiptUrl"].split("/receipt/")[0]
+
+    def entry(chk: dict, superseded_by: str | None) -> dict:
+        cid, root = chk["checkpointId"], chk["proofRoot"]
+        return {"receiptId": cid, "checkpointId": cid, "customerId": "r1", "period": "2026-02",
+                "startDate": "2026-02-01T00:00:00.000Z", "endDate": "2026-03-01T00:00:00.000Z", "proofRoot": root,
+                "status": "VERIFIED", "deltaCount": chk["treeSize"], "finalBalance": chk["netChange"],
+                "createdAt": T0, "supersededBy": superseded_by,
+                "links": {"permalink": f"{origin}/receipt/{cid}", "json": f"{origin}/api/v1/receipt/{cid}",
+                          "pdf": f"{origin}/api/v1/receipt/{cid}.pdf", "verify": f"{origin}/verify/{root}"}}
+
+    assert reply["receipts"] == [entry(second, None), entry(first, second["checkpointId"])]
+    assert (second["netChange"], first["netChange"]) == (-1.5, -3)
+    assert reply["pagination"]["total"] == 2 and reply["pagination"]["hasMore"] is False
+    page = mock.ok("GET", f"{B}/customers/r1/receipts", params={"limit": 1, "offset": 1})
+    assert [r["receiptId"] for r in page["receipts"]] == [first["checkpointId"]]
+    assert page["pagination"] == {"limit": 1, "offset": 1, "total": 2, "hasMore": False}
+
+
+def test_the_all_time_receipt_window(mock):
+    """proofs.md §3.4: the unscoped receipt's C runs from 1970-01-01T00:00:00.000Z to the commit
+    instant plus one millisecond, without a period."""
+    mock.freeze(T0)
+    _emit(mock, "at", -9, metadata={"plan": "growth"})
+    mock.clock_set("2026-02-10T00:00:05.000Z")
+    receipt = mock.ok("GET", f"{B}/receipt/at")
+    assert receipt["deltas"][0]["metadata"] == {"plan": "growth"}  # the key's own receipt keeps metadata (§5.20 hides it)
+    c = receipt["verification"]["checkpoint"]
+    assert (c["startDate"], c["endDate"], "period" in c) == ("1970-01-01T00:00:00.000Z", "2026-02-10T00:00:05.001Z", False)
+    assert verify_receipt(receipt).ok
+
+
+def test_sequence_gaps_runs_by_state_and_range(mock):
+    """§5.11 with a hand-built history: 1 VERIFIED, 2-3 FAILED, 4 VERIFIED, 5 FAILED, 6 PROCESSING,
+    7 QUEUED. Runs are maximal and of one state (5 failed and 6 pending are two runs)."""
+    mock.freeze(T0)
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [2, 3, 5],
+                                               "actions": [{"type": "fail_verification", "message": "no"}]})
+    for amount in (-1, -2, -3, -4, -5):
+        _emit(mock, "g", amount)
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    _emit(mock, "g", -6)
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    _emit(mock, "g", -7)
+    assert [mock.ok("GET", f"{B}/customers/g")["recentActivity"]["items"][i]["status"] for i in range(7)] == [
+        "QUEUED", "PROCESSING", "FAILED", "VERIFIED", "FAILED", "FAILED", "VERIFIED"]
+
+    gaps = mock.ok("GET", f"{B}/gaps/g")
+    runs = [{"fromSequence": 2, "toSequence": 3, "count": 2, "state": "failed"},
+            {"fromSequence": 5, "toSequence": 5, "count": 1, "state": "failed"},
+            {"fromSequence": 6, "toSequence": 7, "count": 2, "state": "pending"}]
+    assert gaps == {"customerId": "g", "fromSequence": 1, "toSequence": 7, "highestSequence": 7, "verifiedThrough": 1,
+                    "gaps": runs, "gapCount": 3, "hasGaps": True, "truncated": False}
+    limited = mock.ok("GET", f"{B}/gaps/g", params={"limit": 2})
+    assert (limited["gaps"], limited["gapCount"], limited["truncated"]) == (runs[:2], 3, True)
+    exact = mock.ok("GET", f"{B}/gaps/g", params={"limit": 3})
+    assert (exact["gaps"], exact["truncated"]) == (runs, False)
+    clipped = mock.ok("GET", f"{B}/gaps/g", params={"fromSequence": 3, "toSequence": 6})
+    assert clipped["gaps"] == [{"fromSequence": 3, "toSequence": 3, "count": 1, "state": "failed"},
+                               {"fromSequence": 5, "toSequence": 5, "count": 1, "state": "failed"},
+                               {"fromSequence": 6, "toSequence": 6, "count": 1, "state": "pending"}]
+    assert (clipped["fromSequence"], clipped["toSequence"], clipped["highestSequence"], clipped["verifiedThrough"]) == (
+        3, 6, 7, 1)
+    one = mock.ok("GET", f"{B}/gaps/g", params={"fromSequence": 4, "toSequence": 4})
+    assert (one["gaps"], one["hasGaps"], one["gapCount"]) == ([], False, 0)
+    derived = mock.ok("GET", f"{B}/derive/g", params={"period": "2026-02"})
+    assert (derived["deltasCount"], derived["pendingCount"], derived["failedCount"], derived["computedBalance"]) == (
+        2, 2, 3, -5)
+    beyond = mock.ok("GET", f"{B}/gaps/g", params={"fromSequence": 7, "toSequence": 10})
+    assert (beyond["toSequence"], beyond["gaps"]) == (10, [{"fromSequence": 7, "toSequence": 7, "count": 1,
+                                                            "state": "pending"}])
+    mock.ok("POST", "/dashboard/customers", 201, json={"customerId": "nobody-yet", "displayName": "N"},
+            headers={"Authorization": "Bearer t"})
+    assert mock.ok("GET", f"{B}/gaps/nobody-yet") == {
+        "customerId": "nobody-yet", "fromSequence": 1, "toSequence": 0, "highestSequence": 0, "verifiedThrough": 0,
+        "gaps": [], "gapCount": 0, "hasGaps": False, "truncated": False}
+
+
+def test_dashboard_customer_defaults_generated_id_and_conflicts(mock, api_key):
+    """§5.23: defaults, a generated id (§9 derivation: cust_ + b32 of the counted SHA-256), and 409
+    CUSTOMER_ALREADY_EXISTS naming where the existing customer came from."""
+    from conftest import counted_id
+
+    bearer = {"Authorization": "Bearer t"}
+    mock.freeze(T0)
+    made = mock.ok("POST", "/dashboard/customers", 201, json={"displayName": "Gen"}, headers=bearer)
+    assert made["customerId"] == counted_id("cust", api_key, 1)
+    assert (made["displayName"], made["sharingStateHint"], made["eventCadence"], made["unitLabel"], made["source"]) == (
+        "Gen", "INHERIT", "PER_EVENT", "units", "manual")
+    second = mock.ok("POST", "/dashboard/customers", 201, json={"displayName": "Gen 2", "sharingStateHint": "DISABLED",
+                                                                "eventCadence": "DAILY", "unitLabel": "API calls"},
+                     headers=bearer)
+    assert second["customerId"] == counted_id("cust", api_key, 2)
+    assert (second["sharingStateHint"], second["eventCadence"], second["unitLabel"]) == ("DISABLED", "DAILY", "API calls")
+
+    again = _error(mock.call("POST", "/dashboard/customers", json={"displayName": "x", "customerId": made["customerId"]},
+                             headers=bearer), 409, "CUSTOMER_ALREADY_EXISTS")
+    assert again["details"] == {"customerId": made["customerId"], "source": "manual"}
+    assert again["message"] == f"Customer {made['customerId']!r} already exists"
+    _emit(mock, "from-deltas", -1)
+    again = _error(mock.call("POST", "/dashboard/customers", json={"displayName": "x", "customerId": "from-deltas"},
+                             headers=bearer), 409, "CUSTOMER_ALREADY_EXISTS")
+    assert again["details"] == {"customerId": "from-deltas", "source": "integration"}
+    assert "already exists from integration records; nothing was created" in again["message"]
+
+
+def test_breakdown_buckets_at_the_edges(mock):
+    """§5.0.4: one bucket per unit overlapping the window (a window ending 1 ms into a day overlaps
+    that day), ISO weeks across a year end (named after the ISO year, oracle: datetime.isocalendar),
+    and in checkpoint mode the buckets of the first to the last replayed delta."""
+    mock.freeze("2026-12-29T12:00:00.000Z")
+    _emit(mock, "edge", -1)  # sequence 1, 2026-12-29
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "edge", "startDate": "2026-12-29",
+                                                        "endDate": "2026-12-30"})
+    days = mock.ok("GET", f"{B}/derive/edge", params={"startDate": "2026-12-26", "endDate": "2026-12-28T00:00:00.001Z",
+                                                       "granularity": "day"})["breakdown"]
+    assert [(b["bucket"], b["startDate"], b["endDate"]) for b in days] == [
+        ("2026-12-26", "2026-12-26T00:00:00.000Z", "2026-12-27T00:00:00.000Z"),
+        ("2026-12-27", "2026-12-27T00:00:00.000Z", "2026-12-28T00:00:00.000Z"),
+        ("2026-12-28", "2026-12-28T00:00:00.000Z", "2026-12-29T00:00:00.000Z")]
+
+    mock.clock_set("2027-01-02T12:00:00.000Z")
+    _emit(mock, "edge", -2)  # sequence 2, 2027-01-02
+    mock.clock_set("2027-01-03T12:00:00.000Z")
+    _emit(mock, "edge", -8)  # sequence 3, 2027-01-03
+    mock.clock_set("2027-01-05T12:00:00.000Z")
+    _emit(mock, "edge", -4)  # sequence 4, 2027-01-05
+    mock.clock_set("2027-01-05T12:00:01.000Z")
+    weeks = mock.ok("GET", f"{B}/derive/edge", params={"startDate": "2026-12-20", "endDate": "2027-01-10",
+                                                        "granularity": "week"})["breakdown"]
+
+    def iso(d: date) -> str:
+        year, week, _ = d.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+
+    mondays = [date(2026, 12, 14) + timedelta(weeks=i) for i in range(4)]
+    assert [b["bucket"] for b in weeks] == [iso(m) for m in mondays] == ["2026-W51", "2026-W52", "2026-W53", "2027-W01"]
+    assert [b["startDate"][:10] for b in weeks] == [m.isoformat() for m in mondays]
+    assert [(b["netChange"], b["deltaCount"], b["endingBalance"]) for b in weeks] == [
+        (0, 0, 0), (0, 0, 0), (-11, 3, -11), (-4, 1, -15)]
+
+    replayed = mock.ok("GET", f"{B}/derive/edge", params={"startingCheckpoint": chk["proofRoot"], "granularity": "day",
+                                                           "startingBalance": "-1"})
+    assert replayed["scope"]["afterSequence"] == 1
+    assert [(b["bucket"], b["netChange"], b["deltaCount"], b["endingBalance"]) for b in replayed["breakdown"]] == [
+        ("2027-01-02", -2, 1, -3), ("2027-01-03", -8, 1, -11), ("2027-01-04", 0, 0, -11), ("2027-01-05", -4, 1, -15)]
+
+
+def test_compare_balances_sides_amounts_and_texts(mock):
+    """§5.5 with hand-computed differences (claimed − neutral) and the resolution texts of the
+    contract's table; for `both` the amount is the larger absolute difference."""
+    mock.freeze("2026-02-10T00:00:00.000Z")
+    _emit(mock, "cb", -10)
+    _emit(mock, "cb", 2.5)
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    _emit(mock, "cb", -99)  # pending: not in the neutral balance, counted in pendingCount
+
+    def compare(yours, theirs, **extra) -> dict:
+        return mock.ok("POST", f"{B}/compare", 201, json={"customerId": "cb", "period": "2026-02",
+                                                          "startingBalance": 100, "yourBalance": yours,
+                                                          "theirBalance": theirs, **extra})
+
+    reply = compare(90, 92.5, granularity="month")
+    assert reply == {
+        "customerId": "cb", "computedBalance": 92.5, "neutralBalance": 92.5, "yourBalance": 90, "theirBalance": 92.5,
+        "matchesYours": False, "matchesTheirs": True, "yourDifference": -2.5, "theirDifference": 0,
+        "startingBalance": 100, "deltasCount": 2, "deltaCount": 2, "pendingCount": 1,
+        "scope": {"mode": "period", "period": "2026-02", "startDate": "2026-02-01T00:00:00.000Z",
+                  "endDate": "2026-03-01T00:00:00.000Z", "startingCheckpoint": None, "startingCheckpointType": None,
+                  "afterSequence": None, "defaulted": False},
+        "discrepancy": {"side": "yours", "amount": 2.5, "yourDifference": -2.5, "theirDifference": 0,
+                        "resolution": {"code": "YOURS_DIFFERS_USE_NEUTRAL",
+                                       "text": "Your balance differs from the neutral balance 92.5 by -2.5; their "
+                                               "balance matches. Correct your records to the verified deltas."},
+                        "firstDivergence": None},
+        "breakdown": [{"bucket": "2026-02", "startDate": "2026-02-01T00:00:00.000Z",
+                       "endDate": "2026-03-01T00:00:00.000Z", "netChange": -7.5, "deltaCount": 2,
+                       "endingBalance": 92.5}],
+        "comparedAt": "2026-02-10T00:00:01.000Z"}
+    theirs = compare(92.5, 92)["discrepancy"]
+    assert (theirs["side"], theirs["amount"], theirs["resolution"]) == ("theirs", 0.5, {
+        "code": "THEIRS_DIFFERS_USE_NEUTRAL",
+        "text": "Their balance differs from the neutral balance 92.5 by -0.5; your balance matches. Share the "
+                "receipt so they can reconcile."})
+    both = compare(90, 100)["discrepancy"]
+    assert (both["side"], both["amount"], both["yourDifference"], both["theirDifference"]) == ("both", 7.5, -2.5, 7.5)
+    assert both["resolution"] == {"code": "BOTH_DIFFER_USE_NEUTRAL",
+                                  "text": "Both balances differ from the neutral balance 92.5 (yours by -2.5, theirs "
+                                          "by 7.5). Reconcile both to the verified deltas."}
+    both = compare(80, 95)["discrepancy"]  # the larger is yours this time
+    assert (both["side"], both["amount"]) == ("both", 12.5)
+    agree = compare(92.5, 92.5)
+    assert (agree["matchesYours"], agree["matchesTheirs"], agree["discrepancy"], agree["breakdown"]) == (
+        True, True, None, None)
+
+
+def test_invoice_proof_replaces_a_failed_checkpoint(mock):
+    """§5.0.3 / §5.10: the scoped receipt uses the latest non-FAILED checkpoint of the scope; if the
+    latest one FAILED, a new one is committed."""
+    mock.freeze(T0)
+    _emit(mock, "fx", -3)
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.checkpoint"}, "nth": [1],
+                                               "actions": [{"type": "fail_verification", "message": "no"}]})
+    failed = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "fx", "period": "2026-02"})
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    assert mock.ok("GET", f"{B}/checkpoints", params={"customerId": "fx"})["checkpoints"][0]["status"] == "FAILED"
+    proof = mock.ok("GET", f"{B}/invoice-proof/fx", params={"period": "2026-02"})
+    assert proof["checkpointId"] != failed["checkpointId"] and proof["proofRoot"] != failed["proofRoot"]
+    assert proof["finalBalance"] == -3 and verify_receipt(proof).ok
+
+
+def test_shared_record_follows_the_customer_hint_then_the_workspace(mock):
+    """§5.14 sharedRecord: ENABLED / DISABLED decide; INHERIT (and integration customers) follow the
+    workspace setting `sharedRecord`."""
+    bearer = {"Authorization": "Bearer t"}
+    mock.freeze(T0)
+    for cid, hint in (("s-on", "ENABLED"), ("s-off", "DISABLED"), ("s-inh", "INHERIT")):
+        mock.ok("POST", "/dashboard/customers", 201, json={"customerId": cid, "displayName": cid,
+                                                           "sharingStateHint": hint}, headers=bearer)
+    _emit(mock, "s-int", -1)
+
+    def enabled() -> dict:
+        out = {}
+        for cid in ("s-on", "s-off", "s-inh", "s-int"):
+            shared = mock.ok("GET", f"{B}/customers/{cid}")["sharedRecord"]
+            assert (shared["url"] is None) == (not shared["enabled"]) and shared["policy"] == "TWO_TIER"
+            out[cid] = shared["enabled"]
+        return out
+
+    assert enabled() == {"s-on": True, "s-off": False, "s-inh": True, "s-int": True}
+    mock.settings(sharedRecord=False)
+    assert enabled() == {"s-on": True, "s-off": False, "s-inh": False, "s-int": False}
+
+
+def test_checkpoint_anchor_appears_once_verified(mock):
+    """§5.0.2: verificationReference is null until the checkpoint is VERIFIED, then the anchor of
+    its proofRoot (proofs.md §3.5, computed here)."""
+    mock.freeze(T0)
+    mock.settings(verifyDelaySeconds=2)
+    _emit(mock, "an", -1)
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    chk = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "an", "period": "2026-02"})
+    assert (chk["status"], chk["verificationReference"], chk["verifiedAt"]) == ("QUEUED", None, None)
+    mock.clock_set("2026-02-10T00:00:04.000Z")
+    now = mock.ok("GET", f"{B}/checkpoints", params={"customerId": "an"})["checkpoints"][0]
+    anchor = "0x" + _keccak(b"pacspace-mock:anchor:v1\x00" + bytes.fromhex(chk["proofRoot"][2:])).hex()
+    assert (now["status"], now["verificationReference"], now["verifiedAt"]) == (
+        "VERIFIED", anchor, "2026-02-10T00:00:04.000Z")
+
+
+def test_customer_detail_figures_and_activity(mock):
+    """§5.16 with hand-computed figures: all-time VERIFIED balance (exact to the tenth decimal),
+    the chosen month's accepted count, non-FAILED and VERIFIED sums, the latest checkpoint, and the
+    recent activity newest first, paged, limited to the month when `period` is given."""
+    mock.freeze("2025-12-20T10:00:00.000Z")
+    d1 = _emit(mock, "cd", -1)
+    dec = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "cd", "period": "2025-12"})
+    mock.clock_set("2026-02-05T10:00:00.000Z")
+    d2 = _emit(mock, "cd", -2.5)
+    d3 = _emit(mock, "cd", -0.0000000003)
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [1],
+                                               "actions": [{"type": "fail_verification", "message": "no"}]})
+    d4 = _emit(mock, "cd", -4)
+    mock.clock_set("2026-02-05T10:00:01.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    d5 = _emit(mock, "cd", -8)
+    deltas = [d1, d2, d3, d4, d5]
+    statuses = ["VERIFIED", "VERIFIED", "VERIFIED", "FAILED", "QUEUED"]
+    anchor = [("0x" + _keccak(b"pacspace-mock:anchor:v1\x00" + bytes.fromhex(d["receiptId"][2:])).hex())
+              if s == "VERIFIED" else None for d, s in zip(deltas, statuses)]
+
+    def item(i: int) -> dict:
+        d = deltas[i]
+        return {"recordId": d["recordId"], "sequence": i + 1, "delta": d["delta"], "reason": "usage",
+                "referenceId": None, "status": statuses[i], "time": d["recordedAt"], "verificationReference": anchor[i]}
+
+    detail = mock.ok("GET", f"{B}/customers/cd")
+    origin = dec["receiptUrl"].split("/receipt/")[0]
+    figures = {k: detail[k] for k in ("customerId", "displayName", "source", "totalDeltas", "computedBalance",
+                                      "latestCheckpoint", "period", "recordsThisPeriod", "recordedThisPeriod",
+                                      "verifiedThisPeriod", "verifiedCountThisPeriod")}
+    assert figures == {"customerId": "cd", "displayName": None, "source": "integration", "totalDeltas": 5,
+                       "computedBalance": -3.5000000003, "latestCheckpoint": dec["checkpointId"], "period": "2026-02",
+                       "recordsThisPeriod": 4, "recordedThisPeriod": -10.5000000003, "verifiedThisPeriod": -2.5000000003,
+                       "verifiedCountThisPeriod": 2}
+    assert detail["ledgerIdentifier"] == detail["customerReference"] and detail["customerPartition"].isdigit()
+    assert detail["sharedRecord"] == {"enabled": True, "url": f"{origin}/c/{detail['handle']}",
+                                      "accessHint": detail["sharedRecord"]["accessHint"], "policy": "TWO_TIER"}
+    assert len(detail["sharedRecord"]["accessHint"]) == 6
+    assert detail["recentActivity"] == {"items": [item(i) for i in (4, 3, 2, 1, 0)],
+                                        "pagination": {"total": 5, "page": 1, "limit": 20, "totalPages": 1}}
+    page = mock.ok("GET", f"{B}/customers/cd", params={"deltaLimit": 2, "deltaPage": 2})["recentActivity"]
+    assert page == {"items": [item(2), item(1)], "pagination": {"total": 5, "page": 2, "limit": 2, "totalPages": 3}}
+    december = mock.ok("GET", f"{B}/customers/cd", params={"period": "2025-12", "deltaLimit": 1})
+    assert {k: december[k] for k in ("period", "recordsThisPeriod", "recordedThisPeriod", "verifiedThisPeriod",
+                                     "verifiedCountThisPeriod")} == {
+        "period": "2025-12", "recordsThisPeriod": 1, "recordedThisPeriod": -1, "verifiedThisPeriod": -1,
+        "verifiedCountThisPeriod": 1}
+    assert december["recentActivity"] == {"items": [item(0)],
+                                          "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}
+    mock.settings(sharedRecord=False)
+    assert mock.ok("GET", f"{B}/customers/cd")["sharedRecord"] == {"enabled": False, "url": None, "accessHint": None,
+                                                                   "policy": "TWO_TIER"}

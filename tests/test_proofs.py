@@ -1297,3 +1297,682 @@ _plain_objects = _st.dictionaries(
 @_given(_plain_objects)
 def test_plain_preimage_serialization_is_rfc8785(value):
     assert _jcs_plain(value) == _jcs(value)
+
+
+# --- what mutation testing found unpinned (docs/TESTING.md) -------------------------------------
+
+def test_batch_chain_reports_name_the_check_and_what_differed():
+    """A verifier's report is what `pacspace-mock verify` prints: each failure names its check (6.4)
+    and the batch, with the value found and the value expected."""
+    batches = ledger_batches()
+    del batches[1]
+    report = verify_batch_chain(batches)
+    assert report.failed == ["batchSequence", "previousProofHash"]
+    assert report.messages == [
+        "[batchSequence] batches[1].batchSequence is 3, expected 2",
+        f"[previousProofHash] batches[1].previousProofHash is {RECEIPT_IDS[1]}, expected {RECEIPT_IDS[0]}",
+        "[batchSequence] batches[2].batchSequence is 4, expected 3",
+    ]
+    batches = ledger_batches()
+    batches[1]["itemHashes"] = [FP3]
+    report = verify_batch_chain(batches)
+    assert report.messages == [f"[itemsRoot] batches[1].itemsRoot is {LH2}, the MTH of its itemHashes is {LH3}"]
+    batches = ledger_batches()
+    batches[1]["itemCount"] = 2
+    report = verify_batch_chain(batches)
+    assert report.failed == ["itemCount", "proofHash"]
+    assert report.messages[0] == "[itemCount] batches[1].itemCount is 2, it lists 1 itemHashes"
+    assert report.messages[1].startswith(
+        f"[proofHash] batches[1].proofHash is {RECEIPT_IDS[1]}, H(batch label ‖ 00 ‖ JCS(B)) is 0x")
+    assert len(report.messages) == 2
+
+
+def test_batch_chain_checks_the_ledger_it_is_given():
+    """With ledger_id, every batch must belong to that ledger; without it, to the first batch's."""
+    other = "0x" + "1" * 64
+    report = verify_batch_chain(ledger_batches(), ledger_id=other)
+    assert report.failed == ["ledgerId"] and report.checks["ledgerId"] is False and report.ok is False
+    assert report.messages == [f"[ledgerId] batches[{i}].ledgerId is {LEDGER}, expected {other}" for i in range(4)]
+    assert verify_batch_chain(ledger_batches(), ledger_id=LEDGER).ok
+    mixed = ledger_batches()
+    mixed[2]["ledgerId"] = other
+    assert "ledgerId" in verify_batch_chain(mixed).failed
+
+
+def test_batch_chain_shape_problems_name_the_batch():
+    assert verify_batch_chain("x").messages == ["[shape] the batches must be an array"]
+    batches = ledger_batches()
+    batches[1]["batchSequence"] = 0
+    batches[2]["itemHashes"] = "x"
+    batches[3]["ledgerId"] = "0xABC"
+    report = verify_batch_chain(batches)
+    assert report.failed == ["shape"]
+    assert report.messages == [
+        "[shape] batches[1].batchSequence must be an integer >= 1, found 0",
+        "[shape] batches[2].itemHashes must be an array of 0x + 64 lowercase hex hashes",
+        "[shape] batches[3].ledgerId must be 0x + 64 lowercase hex digits, found '0xABC'",
+    ]
+    # the integer range is 1 … 2^53−1 inclusive: the largest is well formed (and then out of order)
+    batches = ledger_batches()
+    batches[0]["batchSequence"] = 2**53 - 1
+    assert "shape" not in verify_batch_chain(batches).failed
+    batches[0]["itemCount"] = 2**53
+    assert verify_batch_chain(batches).failed == ["shape"]
+
+
+def test_a_reply_that_is_not_an_object_fails_shape_not_json():
+    for text in ("[]", "7", '"receipt"', "null"):
+        report = verify_receipt(text)
+        assert report.checks["json"] is True
+        assert report.failed == ["shape"], text
+        assert report.messages == ["[shape] the reply's data is not a JSON object"]
+
+
+def test_non_json_constants_are_named_in_the_error():
+    for token in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(JSONInputError, match=f"^{token} is not valid JSON$"):
+            parse_json_exact(f'{{"a": {token}}}')
+
+
+def test_key_public_part_stops_at_the_first_dot():
+    """proofs.md §3.2: the key up to, not including, its *first* '.' (a secret may hold dots)."""
+    assert key_public_part("pk_test_demo.s3.cr.3t") == "pk_test_demo"
+    assert key_public_part("pk_test_demo") == "pk_test_demo"
+    assert ledger_id(env_of_key("pk_test_demo.a.b"), key_public_part("pk_test_demo.a.b")) == LEDGER
+    with pytest.raises(ValueError, match="neither pk_test_… nor pk_live_…"):
+        env_of_key("sk_test_demo")
+
+
+def test_series_allows_an_empty_first_checkpoint():
+    """6.3: the fromSequence/toSequence comparison applies only when both checkpoints are non-empty;
+    an empty checkpoint of the same window is the start of the series (4.4: first 0 needs an empty
+    proof and firstRoot H(""))."""
+    first = checkpoint_preimage(LEDGER, 296, CUSTOMER, "2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z",
+                                "2026-02", 0, EMPTY_HEX, None, None, "0", None)
+    import rfc8785
+    from Crypto.Hash import keccak as independent
+
+    first_root = "0x" + independent.new(
+        data=b"pacspace-mock:checkpoint:v1\x00" + rfc8785.dumps(first), digest_bits=256).hexdigest()
+    second = checkpoint_feb()
+    obj = {"customerId": CUSTOMER, "firstTreeSize": 0, "firstItemsRoot": EMPTY_HEX, "secondTreeSize": 3,
+           "secondItemsRoot": ITEMS_ROOT, "consistencyProof": [],
+           "firstCheckpoint": first, "firstProofRoot": first_root,
+           "secondCheckpoint": second, "secondProofRoot": PROOF_ROOT_FEB}
+    report = verify_consistency_object(obj)
+    assert report.ok, report.messages
+    obj["secondCheckpoint"] = dict(second, ledgerId="0x" + "1" * 64)
+    obj["secondProofRoot"] = proof_root(obj["secondCheckpoint"])
+    report = verify_consistency_object(obj)
+    assert report.failed == ["series"]
+    assert report.messages == [f"[series] the checkpoints differ in ledgerId: {LEDGER!r} vs {'0x' + '1' * 64!r}"]
+
+
+def test_bound_checkpoint_problems_say_what_differs():
+    obj = consistency_with_checkpoints()
+    obj["firstProofRoot"] = PROOF_ROOT_MAR
+    obj["secondTreeSize"] = 4
+    obj["secondItemsRoot"] = LH4
+    obj["secondCheckpoint"] = dict(obj["secondCheckpoint"], customerId="cust_other")
+    obj["secondProofRoot"] = proof_root(obj["secondCheckpoint"])
+    report = verify_consistency_object(obj)
+    first_root = proof_root(obj["firstCheckpoint"])
+    assert f"[firstCheckpoint] firstProofRoot is {PROOF_ROOT_MAR!r}, the digest of firstCheckpoint is {first_root}" \
+        in report.messages
+    assert "[secondCheckpoint] secondTreeSize is 4, secondCheckpoint.treeSize is 3" in report.messages
+    assert "[secondCheckpoint] secondItemsRoot differs from secondCheckpoint.itemsRoot" in report.messages
+    assert (f"[secondCheckpoint] secondCheckpoint.customerId is 'cust_other', the proof's is {CUSTOMER!r}"
+            in report.messages)
+
+
+def test_lazy_verifier_exports_of_the_proofs_package():
+    """mockserver.proofs loads the verifier on first use; its names resolve to the verifier's, and
+    an unknown name is an AttributeError naming the module."""
+    import mockserver.proofs as proofs
+    from mockserver.proofs import verifier
+
+    for name in ("RECEIPT_CHECKS", "Report", "checkpoint_problems", "rebuild_delta", "verify_batch_chain",
+                 "verify_consistency_object", "verify_inclusion_object", "verify_receipt", "RebuiltDelta"):
+        assert getattr(proofs, name) is getattr(verifier, name)
+    with pytest.raises(AttributeError, match="^module 'mockserver.proofs' has no attribute 'no_such_name'$"):
+        proofs.no_such_name  # noqa: B018
+
+
+def test_fast_keccak_factory_agrees_with_the_public_api():
+    """The ctypes fast path (primitives.keccak_factory) must be found on a normal install and agree
+    with pycryptodome's public API on every input type and length around the 136-byte rate."""
+    from Crypto.Hash import keccak as public
+
+    from mockserver.proofs import primitives
+
+    factory = primitives.keccak_factory()
+    assert factory is not None
+    h = factory()
+    for data in (b"", b"abc", bytearray(b"abc"), memoryview(b"abc"), b"\x00" * 135, b"\x01" * 136,
+                 b"\xff" * 137, bytes(range(256)) * 3):
+        assert h(data) == public.new(data=bytes(data), digest_bits=256).digest()
+    assert factory()(b"") != factory()(b"abc")  # each function owns its buffer
+
+
+def test_keccak256_without_the_fast_path(monkeypatch):
+    """When the C library cannot be loaded, keccak256 falls back to pycryptodome's public API."""
+    from mockserver.proofs import primitives
+
+    monkeypatch.setattr(primitives, "_FAST_KECCAK", None)
+    assert primitives.keccak256(b"").hex() == EMPTY_HEX[2:]
+    assert primitives.keccak256(b"abc").hex() == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+
+
+def test_a_fresh_tree_hasher_reproduces_t11():
+    """TreeHasher over SHA-256 built here (not the module's prebuilt one): defaults (digest size 32,
+    the hash itself as the per-call factory) give the RFC 6962 values of T.11."""
+    from mockserver.proofs import TreeHasher
+
+    tree = TreeHasher(lambda data: hashlib.sha256(data).digest())
+    assert tree.digest_size == 32
+    leaves = T11_LEAVES
+    assert tree.mth(leaves).hex() == T11_ROOTS[-1]
+    levels = tree.build_levels(leaves)
+    assert [tree.root_from_levels(levels, n).hex() for n in range(len(leaves) + 1)] == T11_ROOTS
+    assert tree.verify_inclusion(5, 8, leaves[5], tree.path_from_levels(levels, 8, 5), tree.mth(leaves))
+    keccak_tree = TreeHasher(keccak256)
+    assert keccak_tree.mth(raw([FP1, FP2, FP3])) == from_hex(ITEMS_ROOT)
+
+
+def _inclusion(**change) -> dict:
+    obj = json.loads(INCLUSION_OBJECT)
+    obj.update(change)
+    return obj
+
+
+def test_inclusion_object_reports_name_the_step_and_the_values():
+    """6.2 step by step: the report names the failing step and says what was found."""
+    other = "0x" + "1" * 64
+    report = verify_inclusion_object(INCLUSION_OBJECT, ledger_id=other)
+    assert report.failed == ["ledgerId"]
+    assert report.messages == [f"[ledgerId] checkpoint.ledgerId is {LEDGER!r}, this verifier's ledger is {other}"]
+    cases = [
+        (_inclusion(proofRoot=PROOF_ROOT_MAR),
+         [f"[proofRoot] proofRoot is {PROOF_ROOT_MAR}, H(checkpoint label ‖ 00 ‖ JCS(C)) is {PROOF_ROOT_FEB}"]),
+        (_inclusion(treeSize=4), ["[checkpoint.treeSize] the proof's treeSize is 4, checkpoint.treeSize is 3"]),
+        (_inclusion(customerId="cust_other"),
+         ["[checkpoint.customerId] the proof's customerId is 'cust_other', checkpoint.customerId is 'cust_acme_001'"]),
+        (_inclusion(itemsRoot=MTH2),
+         [f"[checkpoint.itemsRoot] the proof's itemsRoot is {MTH2!r}, checkpoint.itemsRoot is {ITEMS_ROOT!r}",
+          f"[inclusion] the Merkle path does not lead from leaf 1 of 3 to {MTH2}"]),
+        (_inclusion(leafIndex=3),
+         ["[position] leafIndex 3 is not below treeSize 3", "[position] without gaps, sequence 2 is leaf 1, not 3",
+          f"[inclusion] the Merkle path does not lead from leaf 3 of 3 to {ITEMS_ROOT}"]),
+        (_inclusion(sequence=3),
+         ["[position] leafIndex 1 and sequence 3 disagree about the last leaf (3)",
+          "[position] without gaps, sequence 3 is leaf 2, not 1"]),
+        (_inclusion(sequence=1),
+         ["[position] leafIndex 1 and sequence 1 disagree about the first leaf (1)",
+          "[position] without gaps, sequence 1 is leaf 0, not 1"]),
+        (_inclusion(sequence=5),
+         ["[position] sequence 5 is outside the checkpoint's 1..3", "[position] without gaps, sequence 5 is leaf 4, not 1"]),
+    ]
+    for obj, messages in cases:
+        assert verify_inclusion_object(obj).messages == messages
+
+
+def test_inclusion_object_shape_rules():
+    cases = [
+        (_inclusion(leafIndex=-1), ["leafIndex must be an integer >= 0, found -1"]),
+        (_inclusion(sequence=0), ["sequence must be an integer >= 1, found 0"]),
+        (_inclusion(customerId=5), ["customerId must be a string"]),
+        (_inclusion(fingerprint="x"), ["fingerprint must be 0x + 64 lowercase hex digits, found 'x'"]),
+        (_inclusion(merkleProof="x"), ["merkleProof must be an array of 0x + 64 lowercase hex hashes"]),
+        (_inclusion(merkleProof=[LH1, "x"]), ["merkleProof must be an array of 0x + 64 lowercase hex hashes"]),
+        (_inclusion(merkleProof=[LH1] * 65), ["merkleProof has 65 elements; at most 64 are allowed"]),
+        (_inclusion(checkpoint=None), ["checkpoint (the object C) is missing"]),
+    ]
+    for obj, messages in cases:
+        report = verify_inclusion_object(obj)
+        assert report.failed == ["shape"]
+        assert report.messages == ["[shape] " + m for m in messages]
+    # the limits are inclusive: 64 proof elements, treeSize 0, sequence 2^53−1 are well formed (and wrong)
+    for obj in (_inclusion(merkleProof=[LH1] * 64), _inclusion(treeSize=0), _inclusion(sequence=2**53 - 1)):
+        report = verify_inclusion_object(obj)
+        assert not report.ok and "shape" not in report.failed, report.messages
+
+
+def test_inclusion_object_with_the_delta_s_fields():
+    """6.2 step 2: the delta's own fields; its customerId may be left out (the proof's is used)."""
+    line = {k: v for k, v in LINE2.items() if k != "customerId"}
+    assert verify_inclusion_object(INCLUSION_OBJECT, delta_fields=line).ok
+    report = verify_inclusion_object(INCLUSION_OBJECT, delta_fields=dict(LINE2, reason=5))
+    assert report.failed == ["fingerprint"]
+    assert report.messages == ["[fingerprint] delta.reason must be a string, found 5"]
+    report = verify_inclusion_object(INCLUSION_OBJECT, delta_fields=dict(LINE2, sequence=3))
+    assert report.failed == ["fingerprint"]
+    assert report.messages[0] == "[fingerprint] the delta's sequence 3 differs from the proof's 2"
+    assert report.messages[1].startswith("[fingerprint] the delta's fingerprint is 0x")
+    assert report.messages[1].endswith(f", the proof's is {FP2}") and len(report.messages) == 2
+
+
+def test_inclusion_object_without_a_sequence_range_fails_position():
+    obj = json.loads(INCLUSION_OBJECT)
+    obj["checkpoint"] = {k: v for k, v in obj["checkpoint"].items() if k != "toSequence"}
+    obj["proofRoot"] = proof_root(obj["checkpoint"])
+    report = verify_inclusion_object(obj)
+    assert "position" in report.failed and "shape" not in report.failed
+    assert "[position] the checkpoint covers no sequence range" in report.messages
+
+
+def test_inclusion_position_rule_without_and_with_gaps():
+    """6.2 step 4: leafIndex == sequence − fromSequence is required only when the range has no gaps."""
+    fps = [keccak256(bytes([i])) for i in range(5)]
+    root = to_hex(mth(fps))
+
+    def proof_object(from_seq: int, to_seq: int, sequence: int, leaf: int) -> dict:
+        c = checkpoint_preimage(LEDGER, 296, CUSTOMER, "2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z",
+                                "2026-02", 5, root, from_seq, to_seq, "-5", None)
+        return {"customerId": CUSTOMER, "sequence": sequence, "fingerprint": to_hex(fps[leaf]), "leafIndex": leaf,
+                "treeSize": 5, "itemsRoot": root, "merkleProof": [to_hex(p) for p in inclusion_path(leaf, fps)],
+                "proofRoot": proof_root(c), "checkpoint": c}
+
+    assert verify_inclusion_object(proof_object(1, 5, 3, 2)).ok
+    wrong = proof_object(1, 5, 3, 1)  # a valid path of leaf 1, claimed for sequence 3 of 1..5 (leaf 2)
+    report = verify_inclusion_object(wrong)
+    assert report.failed == ["position"]
+    assert report.messages == ["[position] without gaps, sequence 3 is leaf 2, not 1"]
+    gapped = proof_object(1, 6, 4, 2)  # sequences 1..6 hold 5 deltas: leaf 2 may be sequence 4
+    assert verify_inclusion_object(gapped).ok, verify_inclusion_object(gapped).messages
+
+
+def test_consistency_object_shape_rules():
+    base = json.loads(CONSISTENCY_OBJECT)
+    with_first = consistency_with_checkpoints()
+    del with_first["secondCheckpoint"], with_first["secondProofRoot"]
+    cases = [
+        (dict(base, firstTreeSize=-1), ["firstTreeSize must be an integer >= 0, found -1"]),
+        (dict(base, customerId=5), ["customerId must be a string"]),
+        (dict(base, firstItemsRoot="x"), ["firstItemsRoot must be 0x + 64 lowercase hex digits, found 'x'"]),
+        (dict(base, consistencyProof="x"), ["consistencyProof must be an array of 0x + 64 lowercase hex hashes"]),
+        (dict(base, consistencyProof=["x"]), ["consistencyProof must be an array of 0x + 64 lowercase hex hashes"]),
+        ({k: v for k, v in with_first.items() if k != "firstProofRoot"},
+         ["firstProofRoot must be present exactly when firstCheckpoint is"]),
+        (dict(base, secondCheckpoint=5, secondProofRoot=PROOF_ROOT_FEB), ["secondCheckpoint must be a JSON object"]),
+    ]
+    for obj, messages in cases:
+        report = verify_consistency_object(obj)
+        assert report.failed == ["shape"]
+        assert report.messages == ["[shape] " + m for m in messages]
+    # one bound checkpoint is enough (no series check then); sizes up to 2^53−1 are well formed
+    report = verify_consistency_object(with_first)
+    assert report.ok and set(report.checks) == {"json", "shape", "firstCheckpoint", "consistency"}, report.messages
+    assert "shape" not in verify_consistency_object(dict(base, secondTreeSize=2**53 - 1)).failed
+    report = verify_consistency_object(dict(base, consistencyProof=[]))
+    assert report.messages == [f"[consistency] the proof does not show the tree of 2 leaves ({MTH2}) to be a prefix "
+                               f"of the tree of 3 leaves ({ITEMS_ROOT})"]
+
+
+def test_consistency_object_series_rules():
+    same = checkpoint_feb()
+    obj = {"customerId": CUSTOMER, "firstTreeSize": 3, "firstItemsRoot": ITEMS_ROOT, "secondTreeSize": 3,
+           "secondItemsRoot": ITEMS_ROOT, "consistencyProof": [], "firstCheckpoint": same,
+           "firstProofRoot": PROOF_ROOT_FEB, "secondCheckpoint": same, "secondProofRoot": PROOF_ROOT_FEB}
+    assert verify_consistency_object(obj).ok  # first toSequence == second toSequence is a series
+    obj = consistency_with_checkpoints()
+    obj["firstCheckpoint"] = dict(obj["firstCheckpoint"], fromSequence=2)
+    obj["firstProofRoot"] = proof_root(obj["firstCheckpoint"])
+    assert "[series] the checkpoints start at different sequences" in verify_consistency_object(obj).messages
+    obj = consistency_with_checkpoints()
+    obj["firstCheckpoint"] = dict(obj["firstCheckpoint"], toSequence=4)
+    obj["firstProofRoot"] = proof_root(obj["firstCheckpoint"])
+    assert "[series] the first checkpoint's toSequence exceeds the second's" in verify_consistency_object(obj).messages
+    obj = consistency_with_checkpoints()
+    obj["secondCheckpoint"] = {k: v for k, v in obj["secondCheckpoint"].items() if k != "toSequence"}
+    obj["secondProofRoot"] = proof_root(obj["secondCheckpoint"])
+    report = verify_consistency_object(obj)
+    assert "series" in report.failed and "shape" not in report.failed, report.messages
+
+
+def test_parsed_input_with_nan_or_infinity_fails_json():
+    """6: a verifier given already-parsed JSON must still refuse NaN/Infinity (not JSON), wherever nested."""
+    for junk in ({"a": [1.0, float("nan")]}, {"deltas": [{"metadata": {"x": float("inf")}}]}, [float("-inf")]):
+        report = verify_receipt(junk)
+        assert report.failed == ["json"]
+        assert report.messages == ["[json] the reply holds NaN or Infinity, which are not JSON"]
+
+
+def test_scope_date_parsing_rejects_with_the_text():
+    from mockserver.proofs import parse_date_or_datetime
+
+    assert parse_date_or_datetime("2026-02-28") == parse_rfc3339("2026-02-28T00:00:00Z")
+    with pytest.raises(ValueError, match="^'2026-02-30': day is out of range for month$"):
+        parse_date_or_datetime("2026-02-30")
+    for junk in (None, 20260201, b"2026-02-01"):
+        with pytest.raises(ValueError):
+            parse_date_or_datetime(junk)
+
+
+def test_anchor_claims_are_each_checked_and_named():
+    receipt = t12_receipt()
+    receipt["verificationReference"] = ANCHOR_MAR  # a wrong top-level copy of the anchor
+    report = verify_receipt(receipt)
+    assert report.failed == ["anchor"]
+    assert report.messages == [f"[anchor] verificationReference is {ANCHOR_MAR!r}, the anchor of {PROOF_ROOT_FEB} is "
+                               f"{ANCHOR_FEB}"]
+    receipt = t12_receipt()
+    receipt["verificationReference"] = ANCHOR_FEB
+    receipt["verification"]["checkpoint"]["treeSize"] = 2**60  # C cannot be hashed: no root to anchor
+    report = verify_receipt(receipt)
+    assert [m for m in report.messages if m.startswith("[anchor]")] == [
+        "[anchor] verification.verificationReference cannot be checked: the proofRoot cannot be recomputed",
+        "[anchor] verificationReference cannot be checked: the proofRoot cannot be recomputed"]
+
+
+@pytest.mark.parametrize("final, shown", [
+    (Decimal("-1246"), "-1246"),
+    (Decimal("-1246.50"), "-1246.5"),
+    (Decimal("1E-39"), "0." + "0" * 38 + "1"),
+    (Decimal("1E-40"), "1E-40"),       # absurd magnitudes are not spelled out
+])
+def test_balance_messages_spell_amounts_canonically_within_reason(final, shown):
+    receipt = t12_receipt()
+    receipt["finalBalance"] = final
+    report = verify_receipt(receipt)
+    assert report.failed == ["balances"]
+    assert report.messages == [f"[balances] finalBalance − startingBalance is {shown}, the lines sum to -1247"]
+
+
+def _t12(change) -> dict:
+    receipt = t12_receipt()
+    change(receipt)
+    return receipt
+
+
+def test_receipt_report_messages_say_what_differs():
+    """The T.12 receipt with single changes: each failing check of 6.1 says what it found."""
+    def drop_second(r):
+        del r["deltas"][1]
+
+    def strip_fingerprints(r):
+        del r["deltas"][0]["fingerprint"], r["deltas"][0]["itemHash"]
+
+    report = verify_receipt(_t12(drop_second))
+    assert "[completeness] counts differ: len(deltas) = 2, checkpoint.treeSize = 3, deltaCount = 3, deltasCount = 3" \
+        in report.messages
+    assert "[itemHashes] verification.itemHashes lists 3 hashes for 2 deltas" in report.messages
+
+    report = verify_receipt(_t12(strip_fingerprints))  # a line without any fingerprint proves nothing
+    assert report.failed == ["deltas.fingerprints"]
+    assert report.messages == ["[deltas.fingerprints] deltas[0] has no fingerprint"]
+
+    report = verify_receipt(_t12(lambda r: r.update(itemsRoot=MTH2)))
+    assert report.messages == [f"[itemsRoot] itemsRoot is {MTH2!r}, the MTH of the recomputed fingerprints is {ITEMS_ROOT}"]
+    report = verify_receipt(_t12(lambda r: r["verification"].update(itemsRoot=MTH2)))
+    assert report.messages == [f"[itemsRoot] verification.itemsRoot is {MTH2!r}, the MTH of the recomputed "
+                               f"fingerprints is {ITEMS_ROOT}"]
+    report = verify_receipt(_t12(lambda r: r["verification"].update(itemHashes="x")))
+    assert report.messages == ["[itemHashes] verification.itemHashes lists no hashes for 3 deltas"]
+
+    report = verify_receipt(_t12(lambda r: r["deltas"][0].update(delta="x")))
+    assert "[itemHashes] some fingerprints cannot be recomputed" in report.messages
+    assert "[itemsRoot] some fingerprints cannot be recomputed, so neither can the tree" in report.messages
+    assert "[netChange] the lines' amounts cannot be summed exactly" in report.messages
+    assert "[balances] the lines' amounts cannot be summed exactly" in report.messages
+
+    report = verify_receipt(_t12(lambda r: [line.update(delta="x") for line in r["deltas"][:2]]))
+    assert [m for m in report.messages if m.startswith("[deltas.fingerprints]")] == [
+        "[deltas.fingerprints] deltas[0]: its fingerprint cannot be recomputed",
+        "[deltas.fingerprints] deltas[1]: its fingerprint cannot be recomputed"]
+
+    report = verify_receipt(_t12(lambda r: r["deltas"][1].update(sequence="2")))
+    assert "[deltas.order] deltas[0..1]: sequences are not integers" in report.messages
+    assert "[deltas.order] deltas[1..2]: sequences are not integers" in report.messages
+    assert "[completeness] some line sequences are not integers" in report.messages
+
+    def one_bad_line(r):
+        r["deltas"] = [dict(r["deltas"][0], sequence=None)]
+
+    report = verify_receipt(_t12(one_bad_line))
+    assert "[deltas.order] deltas[0].sequence is not an integer" in report.messages
+
+    def shift_range(r):
+        r["verification"]["checkpoint"]["fromSequence"] = 2
+        r["verification"]["checkpoint"]["toSequence"] = 4
+
+    report = verify_receipt(_t12(shift_range))
+    assert "[completeness] checkpoint.fromSequence is 2, the lines span 1..3" in report.messages
+    assert "[completeness] checkpoint.toSequence is 4, the lines span 1..3" in report.messages
+
+    report = verify_receipt(_t12(lambda r: r["verification"]["checkpoint"].update(startDate="2026-02-01")))
+    assert "[deltas.window] the checkpoint window is not made of canonical timestamps" in report.messages
+    report = verify_receipt(_t12(lambda r: r["deltas"][2].update(recordedAt="2026-03-01T00:00:00.000Z")))
+    assert ("[deltas.window] deltas[2].recordedAt 2026-03-01T00:00:00.000Z is outside "
+            "[2026-02-01T00:00:00.000Z, 2026-03-01T00:00:00.000Z)") in report.messages
+    report = verify_receipt(_t12(lambda r: r["deltas"][2].update(recordedAt="yesterday")))
+    assert "[deltas.window] deltas[2].recordedAt cannot be placed in the window" in report.messages
+
+
+def test_a_delta_at_the_window_start_is_inside():
+    """Windows are half-open [startDate, endDate): a delta recorded at startDate is covered."""
+    receipt = t12_receipt()
+    c = checkpoint_preimage(LEDGER, 296, CUSTOMER, "2026-02-01T23:59:59.000Z", "2026-02-03T23:59:59.001Z", None, 3,
+                            ITEMS_ROOT, 1, 3, "-1247", None)
+    root = proof_root(c)
+    del receipt["period"]
+    receipt.update(proofRoot=root)
+    receipt["verification"].update(checkpoint=c, proofRoot=root, verificationReference=anchor_reference(root))
+    report = verify_receipt(receipt)
+    assert report.ok, report.messages
+
+
+def test_rebuild_delta_from_loose_fields():
+    """rebuild_delta (6.1 step 4, 6.2 step 2): the receipt's customer fills in a line without one;
+    every problem names the field under `where` (default "delta"); it never raises."""
+    from mockserver.proofs import rebuild_delta
+
+    line = {k: v for k, v in LINE2.items() if k != "customerId"}
+    r = rebuild_delta(line, CUSTOMER)
+    assert (r.fingerprint, r.problems, r.sequence, r.amount) == (FP2, [], 2, Decimal(-390))
+    assert r.recorded_at_ms == parse_rfc3339("2026-02-02T23:59:59.000Z")
+    r = rebuild_delta(5)
+    assert (r.preimage, r.fingerprint, r.amount, r.recorded_at_ms, r.sequence) == (None,) * 5
+    assert r.problems == ["delta is not a JSON object"]
+    assert rebuild_delta(dict(LINE2, delta="x")).problems == ["delta.delta must be a JSON number, found 'x'"]
+    assert rebuild_delta(dict(LINE2, reason=None), where="deltas[4]").problems == [
+        "deltas[4].reason must be a string, found None"]
+    r = rebuild_delta(dict(LINE2, customerId=5), CUSTOMER)
+    assert r.problems == ["delta.customerId must be a string"]
+    assert r.preimage["customerId"] == CUSTOMER
+    r = rebuild_delta(dict(LINE2, customerId=5))
+    assert r.problems == ["delta.customerId must be a string", "delta has no customerId"] and r.fingerprint is None
+    r = rebuild_delta(dict(LINE2, sequence=2**53 - 1))
+    assert r.problems == [] and r.sequence == 2**53 - 1
+    assert rebuild_delta(dict(LINE2, sequence=2**53)).problems == [
+        f"delta.sequence must be an integer >= 1, found {2**53}"]
+
+
+def test_rebuild_delta_metadata_and_amount_problems_leave_no_fingerprint():
+    from mockserver.proofs import rebuild_delta
+
+    line4 = {"customerId": CUSTOMER, "delta": Decimal("12.50"), "reason": "usage_correction:2026-02-01",
+             "referenceId": "usage_correction:cust_acme_001:2026-02-01", "sequence": 4,
+             "recordedAt": "2026-03-02T09:30:00.250Z", "adjusts": {"referenceId": "usage:cust_acme_001:2026-02-01"}}
+    for extra in ({"metadata": {"plan": "growth"}}, {"metadataDigest": META_DIGEST},
+                  {"metadata": {"plan": "growth"}, "metadataDigest": META_DIGEST}):
+        r = rebuild_delta(dict(line4, **extra))
+        assert (r.fingerprint, r.problems) == (FP4, []), extra
+    cases = [
+        ({"metadataDigest": "0xABC"}, "delta.metadataDigest must be 0x + 64 lowercase hex digits, found '0xABC'"),
+        ({"metadata": [1]}, "delta.metadata must be a JSON object"),
+        ({"metadata": {"n": 2**60}}, "delta.metadata cannot be hashed: metadata.n: integer 1152921504606846976 is "
+                                     "outside ±(2^53−1)"),
+        ({"metadata": {"plan": "growth"}, "metadataDigest": EMPTY_HEX},
+         f"delta.metadataDigest is {EMPTY_HEX}, H(JCS(metadata)) is {META_DIGEST}"),
+    ]
+    for extra, problem in cases:
+        r = rebuild_delta(dict(line4, **extra))
+        assert (r.fingerprint, r.problems) == (None, [problem]), extra
+    amounts = [
+        (Decimal("1E+40"), "delta.delta 1E+40 is far outside the allowed amounts"),
+        (Decimal("1E-40"), "delta.delta 1E-40 is far outside the allowed amounts"),
+        (Decimal("1E+39"), "delta: delta must satisfy |delta| <= 1000000000"),
+        (Decimal("1E-39"), "delta: delta has 39 digits after the point; at most 18 are allowed"),
+    ]
+    for amount, problem in amounts:
+        assert rebuild_delta(dict(line4, delta=amount)).problems == [problem], amount
+
+
+def test_receipt_shape_problems_are_listed():
+    def shape_messages(receipt) -> list[str]:
+        report = verify_receipt(receipt)
+        assert report.failed == ["shape"], report.messages
+        return report.messages
+
+    receipt = t12_receipt()
+    del receipt["deltas"], receipt["proofRoot"]
+    assert shape_messages(receipt) == ["[shape] the receipt lacks deltas, proofRoot"]
+    assert shape_messages(dict(t12_receipt(), customerId=5, deltas={})) == [
+        "[shape] customerId must be a string", "[shape] deltas must be an array"]
+    assert shape_messages(dict(t12_receipt(), verification=[])) == [
+        "[shape] verification.checkpoint (the object C) is missing"]
+    receipt = t12_receipt()
+    del receipt["customerId"]
+    assert shape_messages(receipt) == ["[shape] the receipt lacks customerId"]
+
+
+def test_checkpoint_problems_name_each_rule():
+    """6.1 step 2 on malformed C objects: one sentence per broken rule, and never an exception."""
+    feb = checkpoint_feb()
+
+    def without(*names):
+        return {k: v for k, v in feb.items() if k not in names}
+
+    cases = [
+        (5, ["the checkpoint is not a JSON object"]),
+        (without("customerId", "netChange"), ["checkpoint lacks customerId, netChange"]),
+        (dict(feb, extra=1, zzz=2), ["checkpoint has members outside proofs.md §3.4: extra, zzz"]),
+        (dict(feb, ledgerId="0xABC"), ["checkpoint.ledgerId must be 0x + 64 lowercase hex digits, found '0xABC'"]),
+        (dict(feb, customerId=5), ["checkpoint.customerId must be a string"]),
+        (dict(feb, startDate="2026-02-01"),
+         ["checkpoint.startDate must be a canonical timestamp, found '2026-02-01'",
+          "checkpoint.period 2026-02 requires the window 2026-02-01T00:00:00.000Z .. 2026-03-01T00:00:00.000Z"]),
+        (dict(without("period"), endDate="2026-01-01T00:00:00.000Z"),
+         ["checkpoint.startDate must be before checkpoint.endDate"]),
+        (dict(feb, period=5), ["checkpoint.period must be YYYY-MM, found 5"]),
+        (dict(feb, treeSize="x"), ["checkpoint.treeSize must be an integer >= 0, found 'x'"]),
+        (dict(without("fromSequence", "toSequence"), treeSize=1),
+         ["checkpoint.fromSequence and toSequence are required when treeSize > 0"]),
+        (dict(feb, treeSize=0, itemsRoot=EMPTY_HEX, netChange="0"),
+         ["an empty checkpoint has no fromSequence / toSequence"]),
+        (dict(feb, fromSequence=0), ["checkpoint.fromSequence must be an integer >= 1, found 0"]),
+        (dict(feb, netChange="-1247.0"), ["checkpoint.netChange must be a canonical decimal string, found '-1247.0'"]),
+    ]
+    for c, problems in cases:
+        assert checkpoint_problems(c) == problems, c
+    # the integer ranges are inclusive
+    assert checkpoint_problems(dict(feb, treeSize=3, toSequence=2**53 - 1)) == []
+    assert checkpoint_problems(dict(feb, treeSize=2**53 - 1, fromSequence=1, toSequence=2**53 - 1)) == []
+
+
+def test_period_window_rejects_with_the_value():
+    from mockserver.proofs import period_window
+
+    assert period_window("2026-12") == ("2026-12-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")
+    for bad in ("2026-13", 202602, None):
+        with pytest.raises(ValueError, match=f"^{bad!r} is not a period YYYY-MM$"):
+            period_window(bad)
+
+
+def test_receipt_json_depth_limit_is_64():
+    """Reply text is parsed with a nesting limit of 64 (deeper than the API's 32 for requests)."""
+    text = json.dumps(t12_receipt())
+
+    def nested(levels: int) -> str:
+        return text[:-1] + ', "x": ' + "[" * levels + "]" * levels + "}"
+
+    assert verify_receipt(nested(63)).ok  # the object and 63 arrays: depth 64
+    report = verify_receipt(nested(64))
+    assert report.failed == ["json"]
+    assert report.messages == ["[json] the reply is not acceptable JSON: JSON nesting is deeper than 64"]
+
+
+def test_unhashable_checkpoint_and_non_numbers_are_reported():
+    receipt = t12_receipt()
+    receipt["verification"]["checkpoint"]["treeSize"] = 2**60
+    report = verify_receipt(receipt)
+    assert ("[proofRoot] the checkpoint cannot be serialised canonically: checkpoint.treeSize: integer "
+            "1152921504606846976 is outside ±(2^53−1)") in report.messages
+    report = verify_receipt(dict(t12_receipt(), finalBalance=Decimal("NaN")))
+    assert report.messages == ["[balances] finalBalance and startingBalance must be numbers"]
+    from mockserver.proofs import rebuild_delta
+
+    for junk in (float("inf"), float("nan"), Decimal("Infinity")):
+        assert rebuild_delta(dict(LINE2, delta=junk)).problems == ["delta.delta must be a finite number"]
+
+
+def test_integral_floats_are_integers_other_floats_are_not():
+    """A verifier given doubles (JavaScript-parsed JSON) accepts 2.0 as the integer 2 only."""
+    from mockserver.proofs import rebuild_delta
+
+    assert rebuild_delta(dict(LINE2, sequence=2.0)).fingerprint == FP2
+    for junk in (2.5, float("inf"), float("nan")):
+        assert rebuild_delta(dict(LINE2, sequence=junk)).problems == [
+            f"delta.sequence must be an integer >= 1, found {junk!r}"]
+
+
+def test_metadata_errors_name_the_path():
+    """metadata_to_json_value validates client metadata (proofs.md §2.4); the server's 400 names the
+    offending member by its path."""
+    assert metadata_to_json_value({"n": 2**53 - 1, "m": -(2**53 - 1)}) == {"n": 2**53 - 1, "m": -(2**53 - 1)}
+    cases = [
+        ({"a": {"b": [1, 2**53]}}, "metadata.a.b[1]: integer 9007199254740992 is outside ±(2^53−1)"),
+        ({"a": [Decimal("9007199254740992")]}, "metadata.a[0]: integer 9007199254740992 is outside ±(2^53−1)"),
+        ({"x": Decimal("NaN")}, "metadata.x: number must be finite"),
+        ({"x": float("inf")}, "metadata.x: number must be finite"),
+        ({"x": Decimal("1.5E+400")}, "metadata.x: number 1.5E+400 overflows a double"),
+        ({1: 2}, "metadata: member names must be strings"),
+        ({"s": "\ud800"}, "metadata.s: string contains a lone surrogate"),
+        ({"\ud800": 1}, "metadata: string contains a lone surrogate"),
+        ({"o": object()}, "metadata.o: object is not a JSON value"),
+    ]
+    for value, message in cases:
+        with pytest.raises(ValueError) as info:
+            metadata_to_json_value(value)
+        assert str(info.value) == message
+    with pytest.raises(ValueError, match=r"^checkpoint\.treeSize: "):
+        metadata_to_json_value({"treeSize": 2**60}, "checkpoint")
+
+
+def test_levels_size_and_the_public_api_fallback_of_the_tree():
+    from mockserver.proofs import TreeHasher, levels_size
+    from mockserver.proofs.merkle import _keccak_public
+
+    assert levels_size(build_levels(raw([FP1, FP2, FP3]))) == 3 and levels_size([]) == 0
+    assert levels_size(build_levels([])) == 0
+    # the tree over pycryptodome's public API (used when the C fast path cannot be loaded) agrees with T.6
+    slow = TreeHasher(keccak256, _keccak_public)
+    assert slow.mth(raw([FP1, FP2, FP3])) == from_hex(ITEMS_ROOT)
+    assert slow.build_levels(raw([FP1, FP2]))[1] == from_hex(MTH2)
+
+
+def test_receipt_root_claims_and_starting_balance():
+    """6.1 step 3: verification.proofRoot, when present, must equal the recomputed root too, and may
+    be absent; step 8: startingBalance defaults to 0; a difference that cannot be computed exactly is
+    a failed balance check, not an error."""
+    receipt = t12_receipt()
+    receipt["verification"]["proofRoot"] = PROOF_ROOT_MAR
+    report = verify_receipt(receipt)
+    assert report.failed == ["proofRoot"]
+    assert report.messages == [f"[proofRoot] verification.proofRoot is {PROOF_ROOT_MAR!r}, H(checkpoint label ‖ 00 ‖ "
+                               f"JCS(C)) is {PROOF_ROOT_FEB}"]
+    receipt = t12_receipt()
+    del receipt["verification"]["proofRoot"], receipt["startingBalance"]
+    assert verify_receipt(receipt).ok
+    report = verify_receipt(dict(t12_receipt(), finalBalance=Decimal("1E+60"), startingBalance=Decimal("1E-60")))
+    assert report.failed == ["balances"]
+    assert report.messages == ["[balances] finalBalance − startingBalance cannot be computed exactly"]
+
+
+def test_a_check_that_failed_once_stays_failed():
+    """Report.checks ANDs the outcomes of one check: a later passing claim cannot clear a failure."""
+    receipt = t12_receipt()
+    receipt["proofRoot"] = PROOF_ROOT_MAR  # first claim wrong, verification.proofRoot right
+    report = verify_receipt(receipt)
+    assert report.checks["proofRoot"] is False and report.failed == ["proofRoot"] and report.ok is False
+    assert verify_batch_chain("x").checks == {"shape": False}

@@ -281,3 +281,128 @@ def test_public_verify_detects_a_tampered_row(receipt, server):
             conn.execute(f"UPDATE deltas SET amount = ? WHERE ws = {select_ws} AND record_id = ?",
                          (original, ws["environment"], ws["publicId"], record_id))
     assert _loads(requests.get(url).text)["data"]["verified"] is True
+
+
+# --- public verify, member by member (§5.19) -----------------------------------------------------
+
+def _keccak_hex(data: bytes) -> str:
+    from Crypto.Hash import keccak
+
+    return "0x" + keccak.new(data=data, digest_bits=256).hexdigest()
+
+
+def _anchor(root: str) -> str:
+    """proofs.md §3.5, computed here: H("pacspace-mock:anchor:v1" ‖ 00 ‖ the root's 32 bytes)."""
+    return _keccak_hex(b"pacspace-mock:anchor:v1\x00" + bytes.fromhex(root[2:]))
+
+
+def test_public_verify_of_a_batch_through_its_lifecycle(mock, server):
+    """A three-item batch of two customers: kind batch, records in batch order with every public
+    member (no metadata), the batch preimage, statuses QUEUED → PROCESSING → VERIFIED with the
+    documented messages per source, paging of records and itemHashes."""
+    def verify(root: str, **params) -> dict:
+        response = requests.get(f"{server.url}/api/v1/verify/{root}", params=params)
+        assert response.status_code == 200, response.text
+        return _loads(response.text)["data"]
+
+    mock.freeze("2026-02-10T00:00:00.000Z")
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    batch = mock.ok("POST", f"{B}/delta/batch", 201, json={"deltas": [
+        {"customerId": "v1", "delta": -2, "reason": "usage", "referenceId": "r1", "metadata": {"k": 1}},
+        {"customerId": "v1", "delta": 1.25, "reason": "fix", "adjusts": {"referenceId": "r1"}},
+        {"customerId": "v2", "delta": -0.5, "reason": "usage"},
+    ]})
+    root = batch["receiptId"]
+    ids = [r["recordId"] for r in batch["results"]]
+    fps = [mock.ok("GET", f"{B}/delta/{rid}")["fingerprint"] for rid in ids]
+
+    queued = verify(root)
+    assert (queued["verified"], queued["status"], queued["message"]) == (True, "QUEUED", "ok")  # db: recomputed only
+    assert queued["checks"] == {"recomputed": True, "anchored": False, "chainAvailable": True}
+    for source in ("chain", "both"):
+        assert (verify(root, source=source)["verified"], verify(root, source=source)["message"]) == (False, "not anchored yet")
+    assert (queued["verification"]["verificationReference"], queued["verification"]["reference"],
+            queued["verification"]["blockTimestamp"]) == (None, None, None)
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    assert (verify(root, source="both")["status"], verify(root, source="both")["message"]) == ("PROCESSING", "not anchored yet")
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+
+    data = verify(root, source="both")
+    assert (data["verified"], data["status"], data["message"], data["source"]) == (True, "VERIFIED", "ok", "both")
+    assert data["checks"] == {"recomputed": True, "anchored": True, "chainAvailable": True}
+    assert (data["kind"], data["proofRoot"], data["recordedAt"]) == ("batch", root, "2026-02-10T00:00:00.000Z")
+    assert (data["customerId"], data["period"], data["startDate"], data["endDate"]) == (None, None, None, None)
+    assert data["summary"] == {"recordCount": 3, "netChange": Decimal("-1.25"), "startingBalance": 0,
+                               "endingBalance": Decimal("-1.25"), "firstRecordAt": "2026-02-10T00:00:00.000Z",
+                               "lastRecordAt": "2026-02-10T00:00:00.000Z"}
+    t = "2026-02-10T00:00:00.000Z"
+    assert data["records"] == [
+        {"amount": -2, "reason": "usage", "referenceId": "r1", "status": "VERIFIED", "time": t, "recordId": ids[0],
+         "customerId": "v1", "sequence": 1, "amountDecimal": "-2", "recordedAt": t, "fingerprint": fps[0],
+         "metadataDigest": _keccak_hex(b'{"k":1}'), "adjusts": None},
+        {"amount": Decimal("1.25"), "reason": "fix", "referenceId": None, "status": "VERIFIED", "time": t,
+         "recordId": ids[1], "customerId": "v1", "sequence": 2, "amountDecimal": "1.25", "recordedAt": t,
+         "fingerprint": fps[1], "metadataDigest": None, "adjusts": {"referenceId": "r1"}},
+        {"amount": Decimal("-0.5"), "reason": "usage", "referenceId": None, "status": "VERIFIED", "time": t,
+         "recordId": ids[2], "customerId": "v2", "sequence": 1, "amountDecimal": "-0.5", "recordedAt": t,
+         "fingerprint": fps[2], "metadataDigest": None, "adjusts": None},
+    ]
+    assert data["recordsPage"] == {"limit": 1000, "offset": 0, "total": 3, "hasMore": False}
+    v = data["verification"]
+    items_root = data["verification"]["itemsRoot"]
+    ledger = _keccak_hex(b"pacspace-mock:ledger:v1\x00" + f"test:{mock.key.split('.')[0]}".encode())  # §3.2
+    assert v == {"proofScheme": "pacspace-mock/v1", "verificationReference": _anchor(root), "reference": _anchor(root),
+                 "blockTimestamp": "2026-02-10T00:00:02.000Z", "chainId": 296, "itemsRoot": items_root,
+                 "itemHashes": fps, "checkpoint": None,
+                 "batch": {"batchSequence": 1, "itemCount": 3, "itemsRoot": items_root, "ledgerId": ledger,
+                           "previousProofHash": "0x" + "0" * 64},
+                 "publicLedgerUrl": f"{server.url}/verify/{root}", "verificationExplorerUrl": f"{server.url}/verify/{root}"}
+    assert list(v["batch"]) == sorted(v["batch"])
+    assert _keccak_hex(b"pacspace-mock:batch:v1\x00" + json.dumps(v["batch"], separators=(",", ":")).encode()) == root
+
+    page = verify(root, limit=1, offset=1)
+    assert [r["recordId"] for r in page["records"]] == [ids[1]]
+    assert page["verification"]["itemHashes"] == [fps[1]]
+    assert page["recordsPage"] == {"limit": 1, "offset": 1, "total": 3, "hasMore": True}
+
+
+def test_public_verify_messages_for_failed_queued_and_empty(mock, server):
+    def verify(root: str, **params) -> dict:
+        return _loads(requests.get(f"{server.url}/api/v1/verify/{root}", params=params).text)["data"]
+
+    mock.freeze("2026-02-10T00:00:00.000Z")
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"}, "nth": [1],
+                                               "actions": [{"type": "fail_verification", "message": "no"}]})
+    failed = mock.ok("POST", f"{B}/delta", 201, json={"customerId": "f", "delta": -1, "reason": "usage"})
+    mock.clock_set("2026-02-10T00:00:01.000Z")
+    data = verify(failed["receiptId"], source="both")
+    assert (data["status"], data["verified"], data["message"]) == ("FAILED", False, "anchoring failed")
+    assert data["checks"] == {"recomputed": True, "anchored": False, "chainAvailable": True}
+
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "q", "delta": -1, "reason": "usage"})
+    first = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "q", "period": "2026-02"})
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "q", "delta": -2, "reason": "usage"})
+    mock.settings(verifyDelaySeconds=5)
+    second = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "q", "period": "2026-02"})
+    assert second["previousProofRoot"] == first["proofRoot"]
+    data = verify(second["proofRoot"], source="chain")  # a chained C recomputes; QUEUED is not anchored
+    assert (data["status"], data["verified"], data["message"]) == ("QUEUED", False, "not anchored yet")
+    assert data["checks"] == {"recomputed": True, "anchored": False, "chainAvailable": True}
+    assert (verify(second["proofRoot"])["verified"], verify(second["proofRoot"])["message"]) == (True, "ok")
+    assert (data["kind"], data["customerId"], data["period"]) == ("checkpoint", "q", "2026-02")
+    assert data["summary"]["startingBalance"] == 0 and data["summary"]["endingBalance"] == -3
+
+    mock.settings(verifyDelaySeconds=0)
+    empty = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "q", "startDate": "2026-02-09",
+                                                          "endDate": "2026-02-10T00:00:00.500Z"})
+    assert empty["treeSize"] == 0
+    mock.clock_set("2026-02-10T00:00:02.000Z")
+    data = verify(empty["proofRoot"], source="both")
+    assert (data["verified"], data["message"], data["records"]) == (True, "ok", [])
+    assert data["summary"] == {"recordCount": 0, "netChange": 0, "startingBalance": 0, "endingBalance": 0,
+                               "firstRecordAt": None, "lastRecordAt": None}
+
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "public.verify"},
+                                               "actions": [{"type": "chain_unavailable"}]})
+    data = verify(empty["proofRoot"], source="chain")
+    assert (data["verified"], data["message"], data["checks"]["chainAvailable"]) == (False, "chain unavailable", False)
