@@ -1258,3 +1258,23 @@ def test_customer_detail_figures_and_activity(mock):
     mock.settings(sharedRecord=False)
     assert mock.ok("GET", f"{B}/customers/cd")["sharedRecord"] == {"enabled": False, "url": None, "accessHint": None,
                                                                    "policy": "TWO_TIER"}
+
+
+@pytest.mark.parametrize("scope", ["", "?period=2026-02", "?timePreset=current_month"])
+def test_derive_sums_verified_deltas_only_and_counts_the_others_apart(mock, scope):
+    """§5.3: computedBalance is the net of VERIFIED deltas in the scope; pending (QUEUED or
+    PROCESSING) and FAILED deltas are counted in pendingCount and failedCount, never summed."""
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2)
+    mock.freeze(T0)
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -100, "reason": "verified"})
+    mock.ok("POST", "/_mock/faults", 201, json={"match": {"route": "balance.emit"},
+                                                "actions": [{"type": "fail_verification"}], "times": 1})
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -7, "reason": "fails"})
+    mock.ok("POST", "/_mock/clock/advance", json={"seconds": 3})
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -30, "reason": "queued"})
+    mock.ok("POST", "/_mock/clock/advance", json={"seconds": 1.5})
+    mock.ok("POST", f"{B}/delta", 201, json={"customerId": "c1", "delta": -4, "reason": "queued too"})
+    data = mock.ok("GET", f"{B}/derive/c1{scope}")
+    assert (data["computedBalance"], data["netChange"], data["deltasCount"]) == (-100, -100, 1)
+    assert (data["pendingCount"], data["failedCount"]) == (2, 1)
+    assert [d["status"] for d in data["deltas"]] == ["VERIFIED"]
