@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from . import faults
+from . import exchanges, faults
 from .errors import ApiError, validation
 from .jsonout import dumpb, dumps_sorted
 from .ledger.context import Ctx, complete
@@ -41,7 +42,6 @@ from .ledger.lifecycle import apply_due
 from .operations import Operation, resolve
 from .proofs.primitives import JSONInputError, format_ts, parse_json_exact
 from .runtime import Runtime, Workspace
-from . import exchanges
 from .store import idempotency, journal
 from .validation import Query, query_pairs, validate
 
@@ -297,7 +297,6 @@ class Pipeline:
 
     def _run(self, request: Request, body: Any, body_error: ApiError | None, started: float,
              admitted: "Admitted | None") -> tuple[Response, int, "Admitted | None"]:
-        op, runtime = self.op, self.runtime
         try:
             return self._transaction(request, body, body_error, started, admitted)
         except Refused as refused:
@@ -548,7 +547,7 @@ class Pipeline:
             "userAgent": header(request, "user-agent"),
             "chainId": header(request, "x-chain-id"),
         }
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))  # no Decimals: the C encoder
+        text = compact_json(entry)
         exchange = exchanges.record(
             request.method, entry["path"], entry["query"], request.scope["headers"], request.scope.get(RAW_BODY),
             response.status_code, response.raw_headers, getattr(response, "body", None), form=self.op.form)
@@ -590,6 +589,15 @@ class Admitted:
     identity: str | None = None
     replay: bool = False
     waited: bool = False  # a latency fault was waited out before execution
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON text of plain values (no Decimals): orjson, or the standard writer for what it
+    refuses (a lone surrogate); the same text either way."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -13,10 +13,23 @@ from typing import Any
 from ..errors import ApiError
 from ..jsonout import dumps, dumps_sorted
 from ..proofs import merkle
-from ..proofs.objects import anchor_reference, batch_preimage, batch_proof_hash, delta_preimage, fingerprint
+from ..proofs.objects import (
+    anchor_reference,
+    batch_preimage,
+    batch_proof_hash,
+    delta_preimage,
+    fingerprint,
+)
 from ..proofs.objects import metadata_digest as digest_of_metadata
 from ..proofs.primitives import (
-    ZERO_HASH, canonical_decimal, format_ts, optional_ts, from_hex, month_of, month_start_ms, parse_json_exact,
+    ZERO_HASH,
+    canonical_decimal,
+    format_ts,
+    from_hex,
+    month_of,
+    month_start_ms,
+    optional_ts,
+    parse_json_exact,
     period_of,
 )
 from .amounts import split_amount
@@ -385,13 +398,18 @@ def batch_reply(outcomes: list[ItemOutcome], batch: dict[str, Any] | None) -> di
     }
 
 
+def usage_consumed(ctx: Ctx, period: str) -> int:
+    """Deltas charged in a month: recorded there and not FAILED (§5.1, §5.12)."""
+    row = ctx.conn.execute("SELECT consumed FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)).fetchone()
+    return row[0] if row else 0
+
+
 def usage_object(ctx: Ctx, at_ms: int) -> dict[str, Any]:
-    """The /usage reply at a virtual instant (also embedded in delta.verified events)."""
+    """The /usage reply at a virtual instant (the plan facts of delta.verified events: lifecycle.py)."""
     allotment = ctx.ws.settings.get("planAllotment")
     period = period_of(at_ms)
     year, month = month_of(at_ms)
-    row = ctx.conn.execute("SELECT consumed FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)).fetchone()
-    consumed = row[0] if row else 0
+    consumed = usage_consumed(ctx, period)
     remaining = None if allotment is None else max(0, allotment - consumed)
     return {
         "remaining": remaining,

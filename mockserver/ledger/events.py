@@ -15,8 +15,15 @@ import sqlite3
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
+import orjson
+
 from ..jsonout import CanonicalNumber, RawJSON, dumpb, dumps
-from ..proofs.primitives import canonical_decimal, format_ts, parse_json_exact, period_of
+from ..proofs.primitives import (
+    canonical_decimal,
+    format_ts,
+    parse_json_exact,
+    period_of,
+)
 from .amounts import add
 from .context import Ctx
 
@@ -68,7 +75,7 @@ def write_delta_events(ctx: Ctx, event: str, due: int, deltas: Sequence[tuple[in
 
 
 def event_facts(count: int, net: Decimal, usage: dict[str, Any]) -> str:
-    return json.dumps({"count": count, "net": canonical_decimal(net), "usage": usage}, separators=(",", ":"))
+    return orjson.dumps({"count": count, "net": canonical_decimal(net), "usage": usage}).decode("ascii")
 
 
 class _Batch:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from ..proofs.primitives import canonical_decimal, period_of
 from .amounts import add
 from .context import Ctx
-from .deltas import VERIFICATION_FAILED_MESSAGE, usage_object
+from .deltas import VERIFICATION_FAILED_MESSAGE, usage_consumed
 from .events import event_facts, write_delta_events, write_event
 
 KIND_ORDER = {"processing": 0, "verify": 1, "checkpoint": 2}
@@ -122,17 +122,22 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
         (processing_at, due, batch_rowid),
     )
     stats = conn.execute(
-        "SELECT verified_count, verified_net FROM month_stats WHERE ws = ? AND period = ?", (ctx.ws.id, period)
+        "SELECT consumed, verified_count, verified_net FROM month_stats WHERE ws = ? AND period = ?",
+        (ctx.ws.id, period),
     ).fetchone()
     count = stats["verified_count"] if stats else 0
     net = Decimal(stats["verified_net"] if stats else "0")
-    usage = usage_object(ctx, due)
+    # the usage at the instant of verification (§5.13), as the events show it
+    usage_period = period_of(due)
+    consumed = (stats["consumed"] if stats else 0) if usage_period == period else usage_consumed(ctx, usage_period)
+    allotment = ctx.ws.settings.get("planAllotment")
+    remaining = None if allotment is None else max(0, allotment - consumed)
     facts = event_facts(count, net, {
-        "plan": usage["plan"],
-        "periodId": usage["period"],
-        "includedDeltas": usage["includedDeltas"],
-        "consumedDeltas": usage["consumedDeltas"],
-        "remainingDeltas": usage["remainingDeltas"],
+        "plan": "unlimited" if allotment is None else "allotment",
+        "periodId": usage_period,
+        "includedDeltas": allotment,
+        "consumedDeltas": consumed,
+        "remainingDeltas": remaining,
         "overageRate": None,
     })
     conn.execute("UPDATE batches SET state = 'DONE', event_facts = ? WHERE id = ?", (facts, batch_rowid))
