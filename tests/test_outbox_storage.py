@@ -123,3 +123,28 @@ def test_a_release_1_database_is_upgraded_in_place_and_serves_what_it_stored(tmp
         assert (Decimal(str(last["data"]["period"]["netDelta"]))
                 == Decimal(str(previous["data"]["period"]["netDelta"])) - 1)
         assert entries[3]["attemptLog"][0]["signature"].startswith("v1=")
+
+
+def test_the_fast_body_writer_matches_the_general_one(server, api_key, monkeypatch):
+    """delta.verified bodies are written piece by piece from text their batch shares; the general
+    writer (the envelope object through jsonout) is the reference, byte for byte."""
+    from mockserver.ledger import events
+
+    mock = Mock(server.url, api_key)
+    mock.settings(processingDelaySeconds=1, verifyDelaySeconds=2, planAllotment=1000)
+    mock.freeze("2026-03-31T23:59:58Z")
+    reasons = ["usage", "Zoë's ☃ \"quoted\" \\ back", "slash / and \u2028 separator", "</script><b>", "😀 emoji", "a" * 500]
+    mock.ok("POST", f"{B}/delta/batch", headers={"Content-Type": "application/json"}, data=(
+        '{"deltas": [' + ", ".join(
+            f'{{"customerId": "cust_{i % 3}", "delta": {amount}, "reason": {json.dumps(reason)},'
+            f' "referenceId": {json.dumps(f"ref:{i}:ü") if i % 2 else "null"},'
+            f' "metadata": {json.dumps({"i": i, "r": reason}) if i % 3 == 0 else "null"}}}'
+            for i, (amount, reason) in enumerate(zip(["-0.000001", "123456789.12345", "-420", "7.50", "-1e-6", "1e3"],
+                                                     reasons))) + "]}"))
+    mock.ok("POST", f"{B}/delta", json={"customerId": "cust_9", "delta": -5, "reason": "next month"})
+    mock.ok("POST", "/_mock/clock/advance", json={"seconds": 5})
+    fast = mock.ok("GET", "/_mock/webhooks/outbox", params={"limit": 100, "event": "delta.verified"})["entries"]
+    monkeypatch.setattr(events, "FAST", False)
+    general = mock.ok("GET", "/_mock/webhooks/outbox", params={"limit": 100, "event": "delta.verified"})["entries"]
+    assert len(fast) == 7 and [e["body"] for e in fast] == [e["body"] for e in general]
+    assert json.loads(fast[5]["body"])["data"]["delta"]["reason"] == "a" * 500

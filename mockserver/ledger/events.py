@@ -99,6 +99,43 @@ class _Batch:
                 self.running.append((count, CanonicalNumber(canonical_decimal(net))))
         self.ledger_id = ctx.ws.ledger_id
         self.submitted = format_ts(row["created_ms"])  # every delta of a batch is recorded at its creation
+        self._parts: dict[str, bytes] | None = None
+
+    def parts(self, ctx: Ctx) -> dict[str, bytes]:
+        """The JSON text of what the batch's delta.verified bodies share, written once."""
+        if self._parts is None:
+            b, q = self.row, orjson.dumps
+            self._parts = {
+                "tenant": q(ctx.ws.tenant_id), "receipt": q(b["proof_hash"]), "anchor": q(b["anchor"]),
+                "submitted": q(self.submitted), "period": q(self.period), "usage": q(self.usage),
+                "proof_tail": b',"itemHashes":' + self.item_hashes.text.encode("utf-8")
+                + b',"previousProofHash":' + q(b["previous_proof_hash"]) + b',"itemsRoot":' + q(b["items_root"])
+                + b',"batchSequence":' + q(b["batch_sequence"]) + b',"ledgerId":' + q(self.ledger_id)
+                + b',"proofScheme":"pacspace-mock/v1"}',
+            }
+        return self._parts
+
+    def verified_bytes(self, ctx: Ctx, event_id: str, d: sqlite3.Row, stamp: bytes, due: int) -> bytes:
+        """The body of a delta.verified event written piece by piece from text shared by the batch:
+        byte for byte what dumpb(_envelope_object(...verified(...))) writes (the suite compares
+        both), at a fraction of the cost; a day's clock move renders a thousand of them."""
+        p, q = self.parts(ctx), orjson.dumps
+        count, net = self.running[d["batch_index"]]
+        metadata = b"null" if d["metadata"] is None else dumpb(parse_json_exact(d["metadata"]))
+        customer, reference = q(d["customer_id"]), q(d["reference_id"])
+        return b"".join((
+            b'{"id":', q(event_id), b',"event":"delta.verified","tenantId":', p["tenant"], b',"createdAt":', stamp,
+            b',"timestamp":', stamp, b',"data":{"receiptId":', p["receipt"], b',"deltaIndex":', b"%d" % d["n"],
+            b',"status":"VERIFIED","verifiedAt":', stamp, b',"verificationId":', p["anchor"],
+            b',"delta":{"customerId":', customer, b',"amount":', d["amount"].encode("ascii"), b',"reason":',
+            q(d["reason"]), b',"referenceId":', reference, b',"metadata":', metadata, b',"submittedAt":',
+            p["submitted"], b'},"proof":{"proofHash":', p["receipt"], b',"contentHash":', q(d["fingerprint"]),
+            p["proof_tail"], b',"verification":{"verified":true,"latencyMs":', b"%d" % (due - d["recorded_ms"]),
+            b',"discrepancies":[]},"period":{"id":', p["period"], b',"deltaCount":', b"%d" % count,
+            b',"netDelta":', net.text.encode("ascii"), b'},"usage":', p["usage"], b',"recordId":', q(d["record_id"]),
+            b',"customerId":', customer, b',"sequenceNumber":', q(str(d["sequence"])), b',"referenceId":', reference,
+            b',"verificationReference":', p["anchor"], b',"blockTimestamp":', stamp, b"}}",
+        ))
 
     def verified(self, d: sqlite3.Row, stamp: str, due: int) -> dict[str, Any]:
         b = self.row
@@ -187,9 +224,18 @@ def _bodies(ctx: Ctx, rows: Sequence[sqlite3.Row]) -> list[str | bytes]:
                                                                    (d["batch"],)).fetchone())
         due = r["created_ms"]
         stamp = stamps.get(due) or stamps.setdefault(due, format_ts(due))
+        if r["event"] == "delta.verified" and FAST:
+            try:
+                out.append(batch.verified_bytes(ctx, r["event_id"], d, orjson.dumps(stamp), due))
+                continue
+            except orjson.JSONEncodeError:  # a lone surrogate in a reason: the general writer below
+                pass
         data = batch.verified(d, stamp, due) if r["event"] == "delta.verified" else batch.failed(d, stamp, due)
         out.append(dumpb(_envelope_object(ctx, r["event_id"], r["event"], stamp, data)))
     return out
+
+
+FAST = True  # tests turn it off to render every body through the general writer and compare
 
 
 def body(ctx: Ctx, row: sqlite3.Row) -> str:

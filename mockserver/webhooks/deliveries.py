@@ -14,15 +14,17 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
+import orjson
+
 from .. import faults, ids
 from ..errors import not_found
 from ..ledger import events
 from ..ledger.context import Ctx, Outside
 from ..paging import offset_page
+from ..proofs.primitives import format_ts, optional_ts
 from ..store import outbox as outbox_rows
 from ..store import workspaces
-from ..proofs.primitives import format_ts, optional_ts
-from .signing import signature_header
+from .signing import Signer, signature_header
 
 MAX_AUTOMATIC_ATTEMPTS = 11
 BACKOFF_SECONDS = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
@@ -123,7 +125,10 @@ ATTEMPT_MEMBERS = ("attempt", "at", "url", "captured", "timestamp", "signature",
 
 
 def append_attempt(log: str | None, entry: list[Any]) -> str:
-    text = json.dumps(entry, separators=(",", ":"))
+    try:
+        text = orjson.dumps(entry).decode("utf-8")
+    except orjson.JSONEncodeError:  # (a URL is text the workspace set: the standard writer escapes anything)
+        text = json.dumps(entry, separators=(",", ":"))
     return f"[{text}]" if not log or log == "[]" else f"{log[:-1]},{text}]"
 
 
@@ -250,12 +255,16 @@ def capture_due(ctx: Ctx, until_ms: int | None, before_ms: int | None = None, st
             break
         wall_timestamp = str(ctx.runtime.wall_ms() // 1000)
         updates = []
+        signers: dict[tuple[str, int], Signer] = {}
         for row, body in zip(rows, events.bodies_utf8(ctx, rows)):
             if stand:
                 ctx.now = max(ctx.now, row["next_attempt_ms"])
             at = ctx.now
             timestamp = str(at // 1000) if virtual else wall_timestamp
-            signature = signature_header(_secrets(config, at), timestamp, body)
+            secrets = _secrets(config, at)
+            signer = signers.get((timestamp, len(secrets))) or signers.setdefault(
+                (timestamp, len(secrets)), Signer(secrets, timestamp))
+            signature = signer.sign(body)
             number = row["attempts"] + 1
             log = append_attempt(row["attempt_log"], [number, at, None, 1, timestamp, signature, None, None, 0, None])
             updates.append((number, row["auto_attempts"] + 1, at,
