@@ -10,7 +10,7 @@ from typing import Any
 from ..proofs import merkle
 from ..proofs.primitives import format_ts, parse_json_exact, period_of
 from .checkpoints import (checkpoint_head, checkpoint_object, commit_checkpoint, get_checkpoint_by_id,
-                          latest_of_scope, load_levels, preimage_of)
+                          latest_of_scope, open_levels, preimage_of)
 from ..paging import offset_page
 from .context import Ctx
 from .deltas import stored_json
@@ -38,41 +38,42 @@ def receipt_lines(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: boo
     ).fetchall()
     if not rows:
         return []
-    levels = load_levels(ctx, c["id"])
-    n = c["tree_size"]
-    lines = []
-    for d in rows:
-        line: dict[str, Any] = {
-            "recordId": d["record_id"],
-            "anchorId": d["record_id"],
-            "customerId": d["customer_id"],
-            "sequence": d["sequence"],
-            "sequenceNumber": str(d["sequence"]),
-            "delta": Decimal(d["amount"]),
-            "deltaDecimal": d["amount"],
-            "reason": d["reason"],
-            "referenceId": d["reference_id"],
-            "metadata": stored_json(d["metadata"]),
-            "metadataDigest": d["metadata_digest"],
-            "adjusts": stored_json(d["adjusts"]),
-            "status": "VERIFIED",
-            "window": period_of(d["recorded_ms"]),
-            "recordedAt": format_ts(d["recorded_ms"]),
-            "createdAt": format_ts(d["recorded_ms"]),
-            "verifiedAt": format_ts(d["verified_ms"]),
-            "fingerprint": d["fingerprint"],
-            "itemHash": d["fingerprint"],
-            "contentHash": d["fingerprint"],
-            "receiptId": d["receipt_id"],
-            "itemsRoot": c["items_root"],
-            "verificationReference": _anchor(d["receipt_id"]),
-            "leafIndex": d["leaf_index"],
-            "merkleProof": ["0x" + p.hex() for p in merkle.path_from_levels(levels, n, d["leaf_index"])],
-        }
-        if public:
-            del line["metadata"]
-        lines.append(line)
-    return lines
+    with open_levels(ctx, c["id"]) as levels:
+        return [_line(c, d, merkle.path_from_levels(levels, c["tree_size"], d["leaf_index"]), public)
+                for d in rows]
+
+
+def _line(c: sqlite3.Row, d: sqlite3.Row, path: list[bytes], public: bool) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "recordId": d["record_id"],
+        "anchorId": d["record_id"],
+        "customerId": d["customer_id"],
+        "sequence": d["sequence"],
+        "sequenceNumber": str(d["sequence"]),
+        "delta": Decimal(d["amount"]),
+        "deltaDecimal": d["amount"],
+        "reason": d["reason"],
+        "referenceId": d["reference_id"],
+        "metadata": stored_json(d["metadata"]),
+        "metadataDigest": d["metadata_digest"],
+        "adjusts": stored_json(d["adjusts"]),
+        "status": "VERIFIED",
+        "window": period_of(d["recorded_ms"]),
+        "recordedAt": format_ts(d["recorded_ms"]),
+        "createdAt": format_ts(d["recorded_ms"]),
+        "verifiedAt": format_ts(d["verified_ms"]),
+        "fingerprint": d["fingerprint"],
+        "itemHash": d["fingerprint"],
+        "contentHash": d["fingerprint"],
+        "receiptId": d["receipt_id"],
+        "itemsRoot": c["items_root"],
+        "verificationReference": _anchor(d["receipt_id"]),
+        "leafIndex": d["leaf_index"],
+        "merkleProof": ["0x" + p.hex() for p in path],
+    }
+    if public:
+        del line["metadata"]
+    return line
 
 
 def _anchor(receipt_id: str) -> str:
