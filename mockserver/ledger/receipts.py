@@ -82,6 +82,22 @@ def _anchor(receipt_id: str) -> str:
     return anchor_reference(receipt_id)
 
 
+def _uncovered(ctx: Ctx, c: sqlite3.Row) -> int:
+    """VERIFIED deltas of the window that the checkpoint does not cover: those verified after it
+    was committed. A covered delta was VERIFIED when the checkpoint was made (verified_ms <=
+    created_ms), so only deltas verified since then are read, from the index of VERIFIED deltas
+    by verification time (at the commit's own instant, those not among its items), never the
+    whole window. A checkpoint of chosen fingerprints covers what it chose: none."""
+    if c["selection"] != "all":
+        return 0
+    return ctx.conn.execute(  # "+": the window bounds filter, they do not choose the index
+        "SELECT COUNT(*) FROM deltas d WHERE d.customer = ? AND d.status = 'VERIFIED' AND d.verified_ms >= ?"
+        " AND +d.recorded_ms >= ? AND +d.recorded_ms < ? AND (d.verified_ms > ? OR NOT EXISTS"
+        " (SELECT 1 FROM checkpoint_items i WHERE i.delta = d.id AND i.checkpoint = ?))",
+        (c["customer"], c["created_ms"], c["start_ms"], c["end_ms"], c["created_ms"], c["id"]),
+    ).fetchone()[0]
+
+
 def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bool = False) -> dict[str, Any]:
     """The Receipt object of exactly one checkpoint; never commits anything."""
     customer = customer_by_rowid(ctx, c["customer"])
@@ -92,10 +108,6 @@ def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bo
         " AND recorded_ms >= ? AND recorded_ms < ?",
         (c["customer"], c["start_ms"], c["end_ms"]),
     ).fetchone()[0]
-    verified_now = ctx.conn.execute(
-        "SELECT COUNT(*) FROM deltas WHERE customer = ? AND status = 'VERIFIED' AND recorded_ms >= ? AND recorded_ms < ?",
-        (c["customer"], c["start_ms"], c["end_ms"]),
-    ).fetchone()[0] if c["selection"] == "all" else c["tree_size"]
     sharing = shared_record_on(ctx, customer)
     link = customer_link(ctx, customer) if sharing else None
     verify_url = link or f"{ctx.origin}/receipt/{c['checkpoint_id']}"
@@ -122,7 +134,7 @@ def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bo
         "deltaCount": c["tree_size"],
         "deltasCount": c["tree_size"],
         "pendingDeltaCount": pending,
-        "uncoveredDeltaCount": max(0, verified_now - c["tree_size"]),
+        "uncoveredDeltaCount": _uncovered(ctx, c),
         "deltas": lines,
         "deltasPage": offset_page(limit, offset, c["tree_size"], len(lines)),
         "windowSummaries": parse_json_exact(c["windows"]),
