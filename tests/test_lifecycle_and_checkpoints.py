@@ -353,6 +353,31 @@ def test_receipt_of_a_locked_period_reports_uncovered_deltas(mock):
     assert (old_doc["proofRoot"], old_doc["deltaCount"], old_doc["uncoveredDeltaCount"]) == (locked_root, 1, 1)
 
 
+def test_uncovered_deltas_are_those_verified_after_the_commit(mock):
+    """uncoveredDeltaCount: a delta VERIFIED at the commit's own instant but after it, one pending
+    when the checkpoint was made; never another customer's delta or one outside the window."""
+    mock.freeze(T0)
+    mock.settings(processingDelaySeconds=0, verifyDelaySeconds=0)
+    _emit(mock, "c1", -1)
+    first = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})  # verified first, so covered
+    assert (first["deltaCount"], first["uncoveredDeltaCount"]) == (1, 0)
+    _emit(mock, "c1", -2)  # VERIFIED at T0 as well, by the next request: after the commit
+    _emit(mock, "c2", -7)
+    same = mock.ok("GET", f"{B}/invoice-proof/c1", params={"period": "2026-02"})
+    assert (same["checkpointId"], same["deltaCount"], same["uncoveredDeltaCount"]) == (first["checkpointId"], 1, 1)
+
+    mock.settings(verifyDelaySeconds=5)
+    _emit(mock, "c1", -3)  # pending when the next checkpoint is made
+    newer = mock.ok("POST", f"{B}/checkpoint", 201, json={"customerId": "c1", "period": "2026-02"})
+    assert newer["treeSize"] == 2
+    mock.clock_set("2026-02-10T00:00:05.000Z")
+    mock.clock_set("2026-03-01T00:00:00.000Z")
+    _emit(mock, "c1", -4)  # March: outside the window
+    mock.clock_set("2026-03-01T00:00:05.000Z")
+    assert mock.ok("GET", f"{B}/receipts/{newer['checkpointId']}")["uncoveredDeltaCount"] == 1
+    assert mock.ok("GET", f"{B}/receipts/{first['checkpointId']}")["uncoveredDeltaCount"] == 2
+
+
 def test_all_customers_checkpoint(mock):
     mock.freeze("2026-01-20T00:00:00.000Z")
     _emit(mock, "c_c", -1)  # January only: no February checkpoint

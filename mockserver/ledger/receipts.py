@@ -10,7 +10,7 @@ from typing import Any
 from ..proofs import merkle
 from ..proofs.primitives import format_ts, parse_json_exact, period_of
 from .checkpoints import (checkpoint_head, checkpoint_object, commit_checkpoint, get_checkpoint_by_id,
-                          latest_of_scope, load_levels, preimage_of)
+                          latest_of_scope, open_levels, preimage_of)
 from ..paging import offset_page
 from .context import Ctx
 from .deltas import stored_json
@@ -38,47 +38,64 @@ def receipt_lines(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: boo
     ).fetchall()
     if not rows:
         return []
-    levels = load_levels(ctx, c["id"])
-    n = c["tree_size"]
-    lines = []
-    for d in rows:
-        line: dict[str, Any] = {
-            "recordId": d["record_id"],
-            "anchorId": d["record_id"],
-            "customerId": d["customer_id"],
-            "sequence": d["sequence"],
-            "sequenceNumber": str(d["sequence"]),
-            "delta": Decimal(d["amount"]),
-            "deltaDecimal": d["amount"],
-            "reason": d["reason"],
-            "referenceId": d["reference_id"],
-            "metadata": stored_json(d["metadata"]),
-            "metadataDigest": d["metadata_digest"],
-            "adjusts": stored_json(d["adjusts"]),
-            "status": "VERIFIED",
-            "window": period_of(d["recorded_ms"]),
-            "recordedAt": format_ts(d["recorded_ms"]),
-            "createdAt": format_ts(d["recorded_ms"]),
-            "verifiedAt": format_ts(d["verified_ms"]),
-            "fingerprint": d["fingerprint"],
-            "itemHash": d["fingerprint"],
-            "contentHash": d["fingerprint"],
-            "receiptId": d["receipt_id"],
-            "itemsRoot": c["items_root"],
-            "verificationReference": _anchor(d["receipt_id"]),
-            "leafIndex": d["leaf_index"],
-            "merkleProof": ["0x" + p.hex() for p in merkle.path_from_levels(levels, n, d["leaf_index"])],
-        }
-        if public:
-            del line["metadata"]
-        lines.append(line)
-    return lines
+    with open_levels(ctx, c["id"]) as levels:
+        return [_line(c, d, merkle.path_from_levels(levels, c["tree_size"], d["leaf_index"]), public)
+                for d in rows]
+
+
+def _line(c: sqlite3.Row, d: sqlite3.Row, path: list[bytes], public: bool) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "recordId": d["record_id"],
+        "anchorId": d["record_id"],
+        "customerId": d["customer_id"],
+        "sequence": d["sequence"],
+        "sequenceNumber": str(d["sequence"]),
+        "delta": Decimal(d["amount"]),
+        "deltaDecimal": d["amount"],
+        "reason": d["reason"],
+        "referenceId": d["reference_id"],
+        "metadata": stored_json(d["metadata"]),
+        "metadataDigest": d["metadata_digest"],
+        "adjusts": stored_json(d["adjusts"]),
+        "status": "VERIFIED",
+        "window": period_of(d["recorded_ms"]),
+        "recordedAt": format_ts(d["recorded_ms"]),
+        "createdAt": format_ts(d["recorded_ms"]),
+        "verifiedAt": format_ts(d["verified_ms"]),
+        "fingerprint": d["fingerprint"],
+        "itemHash": d["fingerprint"],
+        "contentHash": d["fingerprint"],
+        "receiptId": d["receipt_id"],
+        "itemsRoot": c["items_root"],
+        "verificationReference": _anchor(d["receipt_id"]),
+        "leafIndex": d["leaf_index"],
+        "merkleProof": ["0x" + p.hex() for p in path],
+    }
+    if public:
+        del line["metadata"]
+    return line
 
 
 def _anchor(receipt_id: str) -> str:
     from ..proofs.objects import anchor_reference
 
     return anchor_reference(receipt_id)
+
+
+def _uncovered(ctx: Ctx, c: sqlite3.Row) -> int:
+    """VERIFIED deltas of the window that the checkpoint does not cover: those verified after it
+    was committed. A covered delta was VERIFIED when the checkpoint was made (verified_ms <=
+    created_ms), so only deltas verified since then are read, from the index of VERIFIED deltas
+    by verification time (at the commit's own instant, those not among its items), never the
+    whole window. A checkpoint of chosen fingerprints covers what it chose: none."""
+    if c["selection"] != "all":
+        return 0
+    return ctx.conn.execute(  # "+": the window bounds filter, they do not choose the index
+        "SELECT COUNT(*) FROM deltas d WHERE d.customer = ? AND d.status = 'VERIFIED' AND d.verified_ms >= ?"
+        " AND +d.recorded_ms >= ? AND +d.recorded_ms < ? AND (d.verified_ms > ? OR NOT EXISTS"
+        " (SELECT 1 FROM checkpoint_items i WHERE i.delta = d.id AND i.checkpoint = ?))",
+        (c["customer"], c["created_ms"], c["start_ms"], c["end_ms"], c["created_ms"], c["id"]),
+    ).fetchone()[0]
 
 
 def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bool = False) -> dict[str, Any]:
@@ -91,10 +108,6 @@ def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bo
         " AND recorded_ms >= ? AND recorded_ms < ?",
         (c["customer"], c["start_ms"], c["end_ms"]),
     ).fetchone()[0]
-    verified_now = ctx.conn.execute(
-        "SELECT COUNT(*) FROM deltas WHERE customer = ? AND status = 'VERIFIED' AND recorded_ms >= ? AND recorded_ms < ?",
-        (c["customer"], c["start_ms"], c["end_ms"]),
-    ).fetchone()[0] if c["selection"] == "all" else c["tree_size"]
     sharing = shared_record_on(ctx, customer)
     link = customer_link(ctx, customer) if sharing else None
     verify_url = link or f"{ctx.origin}/receipt/{c['checkpoint_id']}"
@@ -121,7 +134,7 @@ def receipt_object(ctx: Ctx, c: sqlite3.Row, limit: int, offset: int, public: bo
         "deltaCount": c["tree_size"],
         "deltasCount": c["tree_size"],
         "pendingDeltaCount": pending,
-        "uncoveredDeltaCount": max(0, verified_now - c["tree_size"]),
+        "uncoveredDeltaCount": _uncovered(ctx, c),
         "deltas": lines,
         "deltasPage": offset_page(limit, offset, c["tree_size"], len(lines)),
         "windowSummaries": parse_json_exact(c["windows"]),

@@ -7,6 +7,7 @@ row tampered in the database shows up as `verified: false`.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..proofs.objects import (
     fingerprint,
     metadata_digest,
 )
-from ..proofs.primitives import canonical_decimal, exact_sum, format_ts, from_hex
+from ..proofs.primitives import EXACT, canonical_decimal, format_ts, from_hex
 from ..paging import offset_page
 from .checkpoints import preimage_of
 from .context import Ctx
@@ -73,23 +74,47 @@ def verify_root_of(ctx: Ctx, root: str, source: str, limit: int, offset: int,
     return verify_root(ctx, kind, obj, source, limit, offset, chain_available)
 
 
+class _Pass:
+    """One pass over an object's stored rows in leaf order, keeping only what the reply needs:
+    each fingerprint recomputed (32 bytes a row), the exact net, the first and last rows, the
+    statuses and the requested page. A million-row checkpoint is never held in memory at once."""
+
+    def __init__(self, rows: Iterable[sqlite3.Row], limit: int, offset: int):
+        self.fps: list[bytes] = []
+        self.page: list[sqlite3.Row] = []
+        self.page_fps: list[str] = []
+        self.net = Decimal(0)
+        self.first = self.last = None
+        self.statuses: set[str] = set()
+        for i, d in enumerate(rows):
+            fp = _recomputed_fingerprint(d)
+            self.fps.append(from_hex(fp))
+            self.net = EXACT.add(self.net, Decimal(d["amount"]))
+            self.statuses.add(d["status"])
+            if self.first is None:
+                self.first = d
+            self.last = d
+            if offset <= i < offset + limit:
+                self.page.append(d)
+                self.page_fps.append(fp)
+        self.count = len(self.fps)
+        self.items_root = "0x" + merkle.mth(self.fps).hex()
+
+
 def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, offset: int,
                 chain_available: bool = True) -> dict[str, Any]:
     conn = ctx.conn
     if kind == "checkpoint":
-        rows = conn.execute(
+        rows = _Pass(conn.execute(
             "SELECT d.* FROM checkpoint_items i JOIN deltas d ON d.id = i.delta WHERE i.checkpoint = ? ORDER BY i.leaf_index",
             (obj["id"],),
-        ).fetchall()
+        ), limit, offset)
         root = obj["proof_root"]
         stored = preimage_of(obj)
-        fps = [_recomputed_fingerprint(d) for d in rows]
-        items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
-        net = exact_sum(Decimal(d["amount"]) for d in rows)
         rebuilt = checkpoint_preimage(
             stored["ledgerId"], stored["chainId"], obj["customer_id"], format_ts(obj["start_ms"]), format_ts(obj["end_ms"]),
-            obj["period"], len(rows), items_root, rows[0]["sequence"] if rows else None,
-            rows[-1]["sequence"] if rows else None, canonical_decimal(net), obj["previous_proof_root"],
+            obj["period"], rows.count, rows.items_root, rows.first["sequence"] if rows.count else None,
+            rows.last["sequence"] if rows.count else None, canonical_decimal(rows.net), obj["previous_proof_root"],
         )
         from ..proofs.objects import proof_root
 
@@ -101,26 +126,26 @@ def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, 
         customer_id, period = obj["customer_id"], obj["period"]
         start, end = format_ts(obj["start_ms"]), format_ts(obj["end_ms"])
     else:
-        rows = conn.execute("SELECT * FROM deltas WHERE batch = ? ORDER BY batch_index", (obj["id"],)).fetchall()
+        rows = _Pass(conn.execute("SELECT * FROM deltas WHERE batch = ? ORDER BY batch_index", (obj["id"],)),
+                     limit, offset)
         root = obj["proof_hash"]
-        fps = [_recomputed_fingerprint(d) for d in rows]
-        items_root = "0x" + merkle.mth([from_hex(fp) for fp in fps]).hex()
         ws_ledger = conn.execute("SELECT env, public_id FROM workspaces WHERE id = ?", (obj["ws"],)).fetchone()
         from ..proofs.objects import ledger_id
 
         ledger = ledger_id(ws_ledger["env"], f"pk_{ws_ledger['env']}_{ws_ledger['public_id']}")
         batch_obj = dict(sorted(batch_preimage(ledger, obj["batch_sequence"], obj["item_count"], obj["items_root"],
                                                obj["previous_proof_hash"]).items()))
-        recomputed = items_root == obj["items_root"] and batch_proof_hash(batch_obj) == root and len(rows) == obj["item_count"]
-        net = exact_sum(Decimal(d["amount"]) for d in rows)
-        statuses = {d["status"] for d in rows}
+        recomputed = (rows.items_root == obj["items_root"] and batch_proof_hash(batch_obj) == root
+                      and rows.count == obj["item_count"])
+        statuses = rows.statuses
         status = "VERIFIED" if statuses == {"VERIFIED"} else ("FAILED" if "FAILED" in statuses else
                                                             ("PROCESSING" if "PROCESSING" in statuses else "QUEUED"))
-        created, verified_ms = obj["created_ms"], rows[0]["verified_ms"] if rows else None
+        created, verified_ms = obj["created_ms"], rows.first["verified_ms"] if rows.count else None
         anchored = status == "VERIFIED" and obj["anchor"] == anchor_reference(root)
         starting = Decimal(0)
         checkpoint_obj = None
         customer_id = period = start = end = None
+    net, page = rows.net, rows.page
     checks = {"recomputed": recomputed, "anchored": anchored, "chainAvailable": chain_available}
     if source == "db":
         verified = recomputed
@@ -138,8 +163,6 @@ def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, 
         message = "anchoring failed"
     else:
         message = "not anchored yet"
-    page = rows[offset: offset + limit]
-    page_fps = fps[offset: offset + limit]
     ws_row = conn.execute("SELECT env FROM workspaces WHERE id = ?", (obj["ws"],)).fetchone()
     chain_id = 296 if ws_row["env"] == "test" else 295
     return {
@@ -155,15 +178,15 @@ def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, 
         "source": source,
         "checks": checks,
         "summary": {
-            "recordCount": len(rows),
+            "recordCount": rows.count,
             "netChange": net,
             "startingBalance": starting,
             "endingBalance": starting + net,
-            "firstRecordAt": format_ts(rows[0]["recorded_ms"]) if rows else None,
-            "lastRecordAt": format_ts(rows[-1]["recorded_ms"]) if rows else None,
+            "firstRecordAt": format_ts(rows.first["recorded_ms"]) if rows.count else None,
+            "lastRecordAt": format_ts(rows.last["recorded_ms"]) if rows.count else None,
         },
         "records": [_record(d) for d in page],
-        "recordsPage": offset_page(limit, offset, len(rows), len(page)),
+        "recordsPage": offset_page(limit, offset, rows.count, len(page)),
         "verification": {
             "proofScheme": "pacspace-mock/v1",
             "verificationReference": obj["anchor"] if status == "VERIFIED" else None,
@@ -171,7 +194,7 @@ def verify_root(ctx: Ctx, kind: str, obj: sqlite3.Row, source: str, limit: int, 
             "blockTimestamp": None if verified_ms is None or status != "VERIFIED" else format_ts(verified_ms),
             "chainId": chain_id,
             "itemsRoot": obj["items_root"],
-            "itemHashes": page_fps if recomputed else [d["fingerprint"] for d in page],
+            "itemHashes": rows.page_fps if recomputed else [d["fingerprint"] for d in page],
             "checkpoint": checkpoint_obj,
             "batch": batch_obj,
             "publicLedgerUrl": f"{ctx.origin}/verify/{root}",

@@ -146,6 +146,8 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     # derive: sums over one customer's VERIFIED window read from the index alone
     ("deltas", ["customer", "status", "recorded_ms", "sequence", "units", "frac_hi", "frac_lo"], False, None),
     ("deltas", ["customer", "recorded_ms"], False, None),
+    # a receipt's uncovered count: the customer's deltas verified since its checkpoint was made
+    ("deltas", ["customer", "verified_ms", "recorded_ms"], False, "status = 'VERIFIED'"),
     ("deltas", ["batch"], False, None),
     ("deltas", ["ws", "recorded_ms"], False, None),
     ("checkpoints", ["ws", "checkpoint_id"], True, None),
