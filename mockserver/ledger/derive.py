@@ -22,6 +22,40 @@ def _counted_where(scope: Scope) -> tuple[str, list[Any]]:
     return "status = 'VERIFIED' AND recorded_ms >= ? AND recorded_ms < ?", [scope.start_ms, scope.end_ms]
 
 
+def _counted_sums(ctx: Ctx, customer: int, scope: Scope) -> tuple:
+    """(count, SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence)) of the counted deltas. A
+    window's whole UTC days come from day_totals (≤ 31 rows a month, however many deltas), the
+    partial days at its edges from the deltas' index."""
+    conn = ctx.conn
+    if scope.mode == "checkpoint":
+        where, args = _counted_where(scope)
+        return conn.execute(f"SELECT COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence) FROM deltas"
+                            f" WHERE customer = ? AND {where}", [customer, *args]).fetchone()
+    start, end = scope.start_ms, scope.end_ms
+    first_day, last_day = -(-start // DAY_MS), end // DAY_MS  # whole days: [first_day, last_day)
+    if first_day >= last_day:
+        edges = [(start, end)]
+        days = None
+    else:
+        edges = [(start, first_day * DAY_MS), (last_day * DAY_MS, end)]
+        days = (first_day, last_day)
+    parts = []
+    if days is not None:
+        parts.append(conn.execute(
+            "SELECT SUM(count), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(max_sequence) FROM day_totals"
+            " WHERE customer = ? AND day >= ? AND day < ?", (customer, *days)).fetchone())
+    for lo, hi in edges:
+        if lo < hi:
+            parts.append(conn.execute(
+                "SELECT COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence) FROM deltas"
+                " WHERE customer = ? AND status = 'VERIFIED' AND recorded_ms >= ? AND recorded_ms < ?",
+                (customer, lo, hi)).fetchone())
+    count = sum(p[0] or 0 for p in parts)
+    sums = [sum(p[i] or 0 for p in parts) for i in (1, 2, 3)]
+    latest = max((p[4] for p in parts if p[4] is not None), default=None)
+    return (count, *sums, latest)
+
+
 def _status_count(ctx: Ctx, customer: int, scope: Scope, statuses: tuple[str, ...]) -> int:
     marks = ",".join("?" * len(statuses))
     if scope.mode == "checkpoint":
@@ -38,11 +72,7 @@ def compute_balance(ctx: Ctx, customer: sqlite3.Row, scope: Scope, starting: Dec
     """The figures derive and compare share: counted sum and count, pending, latest counted delta."""
     if scope.mode == "checkpoint" and scope.after_sequence is None:
         resolve_position(ctx, customer, scope)
-    where, args = _counted_where(scope)
-    row = ctx.conn.execute(
-        f"SELECT COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence) FROM deltas WHERE customer = ? AND {where}",
-        [customer["id"], *args],
-    ).fetchone()
+    row = _counted_sums(ctx, customer["id"], scope)
     net = join_sums(row[1], row[2], row[3])
     latest = None
     if row[4] is not None:

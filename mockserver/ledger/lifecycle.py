@@ -96,8 +96,8 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
     batch = conn.execute("SELECT state, processing_due_ms, created_ms, fail_message FROM batches WHERE id = ?",
                          (batch_rowid,)).fetchone()
     processing_at = batch["processing_due_ms"]
-    rows = conn.execute("SELECT id, customer_id, amount FROM deltas WHERE batch = ? ORDER BY batch_index",
-                        (batch_rowid,)).fetchall()
+    rows = conn.execute("SELECT id, customer_id, amount, customer, units, frac_hi, frac_lo, sequence, recorded_ms"
+                        " FROM deltas WHERE batch = ? ORDER BY batch_index", (batch_rowid,)).fetchall()
     if batch["state"] == "QUEUED":  # both due at once: the PROCESSING step happened at its own due time
         counts["transitions"] += len(rows)
     period = period_of(batch["created_ms"])
@@ -143,6 +143,7 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
     conn.execute("UPDATE batches SET state = 'DONE', event_facts = ? WHERE id = ?", (facts, batch_rowid))
     for d in rows:
         net = add(net, Decimal(d["amount"]))
+    _add_day_totals(ctx, rows)
     conn.execute(
         "INSERT INTO month_stats (ws, period, consumed, verified_count, verified_net) VALUES (?, ?, 0, ?, ?)"
         " ON CONFLICT (ws, period) DO UPDATE SET verified_count = excluded.verified_count,"
@@ -152,6 +153,32 @@ def _batch_verify(ctx: Ctx, batch_rowid: int, due: int, counts: dict[str, int]) 
     write_delta_events(ctx, "delta.verified", due, [(d["id"], d["customer_id"]) for d in rows])
     counts["transitions"] += len(rows)
     counts["events"] += len(rows)
+
+
+def _add_day_totals(ctx: Ctx, rows: list) -> None:
+    """The batch's deltas join their customers' day totals (one day: a batch is recorded at once)."""
+    totals: dict[int, list[int]] = {}
+    for d in rows:
+        t = totals.get(d["customer"])
+        if t is None:
+            totals[d["customer"]] = [1, d["units"], d["frac_hi"], d["frac_lo"], d["sequence"]]
+        else:
+            t[0] += 1
+            t[1] += d["units"]
+            t[2] += d["frac_hi"]
+            t[3] += d["frac_lo"]
+            t[4] = max(t[4], d["sequence"])
+    day = rows[0]["recorded_ms"] // DAY_MS if rows else 0
+    ctx.conn.executemany(
+        "INSERT INTO day_totals (ws, customer, day, count, units, frac_hi, frac_lo, max_sequence)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer, day) DO UPDATE SET count = count + excluded.count,"
+        " units = units + excluded.units, frac_hi = frac_hi + excluded.frac_hi, frac_lo = frac_lo + excluded.frac_lo,"
+        " max_sequence = MAX(max_sequence, excluded.max_sequence)",
+        [(ctx.ws.id, customer, day, *t) for customer, t in totals.items()],
+    )
+
+
+DAY_MS = 86_400_000
 
 
 def _checkpoint_verify(ctx: Ctx, rowid: int, due: int, counts: dict[str, int]) -> None:

@@ -63,6 +63,15 @@ TABLES: dict[str, dict] = {
         columns={"ws": int, "period": str, "consumed": int, "verified_count": int, "verified_net": str},
         pk=("ws", "period"),
     ),
+    # VERIFIED deltas per customer and UTC day (`day` = recorded_ms // 86 400 000): a month's or
+    # a window's balance sums at most 31 rows plus the partial days at its edges, however many
+    # deltas it holds (ledger/derive.py); kept in the transaction that verifies them
+    "day_totals": dict(
+        columns={"ws": int, "customer": int, "day": int, "count": int, "units": int, "frac_hi": int,
+                 "frac_lo": int, "max_sequence": int},
+        pk=("customer", "day"),
+        not_null={"ws", "customer", "day", "count", "units", "frac_hi", "frac_lo", "max_sequence"},
+    ),
     "checkpoints": dict(
         columns={
             "id": int, "ws": int, "n": int, "checkpoint_id": str, "customer": int, "customer_id": str,
@@ -199,8 +208,16 @@ MIGRATIONS: dict[int, list[Union[str, Callable[[sqlite3.Connection], None]]]] = 
         'ALTER TABLE "batches" ADD COLUMN "event_facts" TEXT',
         'ALTER TABLE "journal" ADD COLUMN "at_ms" INTEGER', 'ALTER TABLE "journal" ADD COLUMN "keys" TEXT',
         'ALTER TABLE "journal" ADD COLUMN "exchange" BLOB',
-        rebuild("events"), rebuild("deltas")],
+        rebuild("events"), rebuild("deltas"), lambda conn: create_table(conn, "day_totals"),
+        "INSERT INTO day_totals (ws, customer, day, count, units, frac_hi, frac_lo, max_sequence)"
+        " SELECT ws, customer, recorded_ms / 86400000, COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence)"
+        " FROM deltas WHERE status = 'VERIFIED' GROUP BY customer, recorded_ms / 86400000"],
 }
+
+
+def create_table(conn: sqlite3.Connection, name: str) -> None:
+    conn.execute(table_sql(name, TABLES[name]))
+    create_indexes(conn, name)
 
 
 def create_indexes(conn: sqlite3.Connection, only: str | None = None) -> None:

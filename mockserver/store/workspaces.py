@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 
 # every table whose rows belong to one workspace (`ws` column), deleted by a reset (§8.1)
-WORKSPACE_TABLES = ("customers", "batches", "deltas", "month_stats", "checkpoints", "events", "idempotency_keys",
-                    "fault_rules", "journal")
+WORKSPACE_TABLES = ("customers", "batches", "deltas", "month_stats", "day_totals", "checkpoints", "events",
+                    "idempotency_keys", "fault_rules", "journal")
 COUNTERS = ("rec", "chk", "evt", "req", "cust", "flt", "batch")
 
 
