@@ -10,7 +10,7 @@ Baselines measured in the same run:
 Prints deltas/s, total time, the time per batch call against the floor, and the month-end
 checkpoint times. Never asserts on time.
 
-    python bench/bench_replay.py [--customers 1000] [--days 365] [--memory]
+    python bench/bench_replay.py [--customers 1000] [--days 365] [--memory] [--serve]
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--memory", action="store_true", help="in-memory SQLite instead of a temp file")
+    parser.add_argument("--serve", action="store_true",
+                        help="replay against a `pacspace-mock serve` process (as `pacspace-mock replay --base-url`"
+                             " does), not an embedded server sharing the runner's process and its GIL")
     args = parser.parse_args()
 
     # Baseline 1: generation alone (the same plan the step will make: same seed, same stream)
@@ -87,7 +90,7 @@ def main() -> None:
         path.write_text(text, encoding="utf-8")
         scenario = load_scenario(path)
         db = ":memory:" if args.memory else str(Path(tmp) / "bench.sqlite")
-        target = Target.embedded(db)
+        target = _serve(db) if args.serve else Target.embedded(db)
         try:
             floor = _request_floor(target)
             print(f"request floor (GET /limits over loopback): {floor * 1000:.2f} ms")
@@ -149,6 +152,41 @@ def _timed_sends() -> dict[str, list[float]]:
 
     ScenarioClient.send = timed
     return spent
+
+
+def _serve(db: str) -> Target:
+    """`pacspace-mock serve --db DB` on a free port, stopped with the target."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", db,
+                                "--no-access-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/_mock/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("serve did not start")
+        time.sleep(0.05)
+    target = Target.remote(url, "mock")
+    close = target.close
+
+    def stop() -> None:
+        close()
+        process.terminate()
+        process.wait(30)
+
+    target.close = stop
+    return target
 
 
 def _request_floor(target: Target, runs: int = 200) -> float:

@@ -371,7 +371,7 @@ class Pipeline:
             if op.idempotency_key:
                 state.key = _idempotency_key(request)
                 if state.key is not None:
-                    state.identity = dumps_sorted(body)
+                    state.identity = body_identity(body)
                     self._stored_reply(state)
             self._path(state.call.path)
             state.call.query = self._query(request)
@@ -454,7 +454,7 @@ class Pipeline:
                            " retry shortly.", retry_after=1)
         if stored["created_ms"] + ttl <= ctx.now:
             return  # expired: the key is new again
-        if stored["body_identity"] != state.identity:
+        if not same_identity(stored["body_identity"], state.identity):
             raise ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body",
                            details={"field": "Idempotency-Key", "reason": "conflict"})
         state.replay = True  # journaled as idempotentReplay (§8.7)
@@ -507,6 +507,8 @@ class Pipeline:
             if state.key is not None and 200 <= status < 300:
                 idempotency.store_reply(ctx.conn, ctx.ws.id, self.op.name, state.key, state.identity, status, payload,
                                         ctx.now)
+                ttl = int(ctx.ws.settings.get("idempotencyTtlSeconds", 86400)) * 1000
+                idempotency.purge_expired(ctx.conn, ctx.ws.id, ctx.now - ttl)  # an index range: usually none
         headers = {**({"X-Request-Id": request_id} if request_id else {}), **outcome.headers}
         return Response(payload, status_code=status, media_type=JSON, headers=headers)
 
@@ -589,6 +591,23 @@ class Admitted:
     identity: str | None = None
     replay: bool = False
     waited: bool = False  # a latency fault was waited out before execution
+
+
+def body_identity(body: Any) -> str:
+    """What an Idempotency-Key's body is compared by (§4.2): the SHA-256 of its canonical form
+    (members sorted), not the form itself (a batch's is ~15 KB)."""
+    return _identity_of(dumps_sorted(body))
+
+
+def _identity_of(canonical: str) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def same_identity(stored: str, identity: str) -> bool:
+    """Keys stored by release 1 hold the canonical text itself."""
+    return (stored if stored.startswith("sha256:") else _identity_of(stored)) == identity
 
 
 def compact_json(value: Any) -> str:

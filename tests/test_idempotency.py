@@ -535,3 +535,25 @@ def test_replay_of_a_delta_with_adjusts(with_target):
     err = _error(mock.call("POST", f"{B}/delta", json={k: v for k, v in body.items() if k != "adjusts"}), 409,
                  "IDEMPOTENCY_CONFLICT")
     assert err["details"]["fields"] == ["adjusts"]
+
+
+def test_expired_keys_are_dropped_and_bodies_are_kept_as_hashes(server, frozen):
+    """A stored reply past its TTL answers nothing (§4.2), so it is deleted when a reply is stored;
+    what a key's body is compared by is its canonical form's SHA-256, not a copy of the body."""
+    mock = frozen
+    mock.settings(idempotencyTtlSeconds=60)
+    body = {"customerId": "c1", "delta": -1, "reason": "usage"}
+    mock.ok("POST", f"{B}/delta", 201, json=body, headers={"Idempotency-Key": "old-key"})
+    store = server.runtime.store
+
+    def stored_keys() -> list[tuple[str, str]]:
+        with store.transaction() as conn:
+            return [tuple(r) for r in conn.execute(
+                "SELECT i.key, i.body_identity FROM idempotency_keys i JOIN workspaces w ON w.id = i.ws"
+                " WHERE w.public_id = ?", (mock.key.split("_", 2)[2],))]
+
+    (key, identity), = stored_keys()
+    assert key == "old-key" and identity.startswith("sha256:") and len(identity) == 7 + 64
+    mock.ok("POST", "/_mock/clock/advance", json={"seconds": 61})
+    mock.ok("POST", f"{B}/delta", 201, json={**body, "delta": -2}, headers={"Idempotency-Key": "new-key"})
+    assert [k for k, _ in stored_keys()] == ["new-key"]

@@ -30,3 +30,10 @@ def forget(conn: sqlite3.Connection, ws_id: int, route: str, key: str) -> None:
     """A request that did not execute stores nothing: its pending marker goes."""
     conn.execute("DELETE FROM idempotency_keys WHERE ws = ? AND route = ? AND key = ? AND http_status IS NULL",
                  (ws_id, route, key))
+
+
+def purge_expired(conn: sqlite3.Connection, ws_id: int, created_before_ms: int) -> None:
+    """Stored replies past their TTL answer nothing any more (§4.2): drop them, so the table holds
+    about a TTL's worth of keys, not every key ever used."""
+    conn.execute("DELETE FROM idempotency_keys WHERE ws = ? AND created_ms <= ? AND http_status IS NOT NULL",
+                 (ws_id, created_before_ms))

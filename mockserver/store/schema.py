@@ -174,6 +174,7 @@ INDEXES: list[tuple[str, list[str], bool, str | None]] = [
     ("checkpoint_items", ["delta"], False, None),
     ("access_attempts", ["customer", "at_ms"], False, None),
     ("journal", ["ws", "seq"], False, None),
+    ("idempotency_keys", ["ws", "created_ms"], False, None),
 ]
 
 
@@ -209,6 +210,7 @@ MIGRATIONS: dict[int, list[Union[str, Callable[[sqlite3.Connection], None]]]] = 
         'ALTER TABLE "journal" ADD COLUMN "at_ms" INTEGER', 'ALTER TABLE "journal" ADD COLUMN "keys" TEXT',
         'ALTER TABLE "journal" ADD COLUMN "exchange" BLOB',
         rebuild("events"), rebuild("deltas"), lambda conn: create_table(conn, "day_totals"),
+        lambda conn: create_indexes(conn, "idempotency_keys"),
         "INSERT INTO day_totals (ws, customer, day, count, units, frac_hi, frac_lo, max_sequence)"
         " SELECT ws, customer, recorded_ms / 86400000, COUNT(*), SUM(units), SUM(frac_hi), SUM(frac_lo), MAX(sequence)"
         " FROM deltas WHERE status = 'VERIFIED' GROUP BY customer, recorded_ms / 86400000"],
