@@ -47,6 +47,11 @@ def run_until(ctx: Ctx, target: int) -> Generator[Outside, Any, tuple[dict[str, 
             ctx.runtime.set_clock(ctx.conn, ctx.ws, ctx.now)
 
     if deliveries.captures(ctx):  # every attempt a capture: record each run of them at once
+        # Nothing runs between two transitions here (no receiver can call back), so a batch that
+        # also verifies in this move goes from QUEUED to VERIFIED in one step: the same rows and
+        # events (processingAt is set by the verification), without writing PROCESSING first.
+        verifying = {t.rowid for t in transitions if t.kind == "verify"}
+        transitions = [t for t in transitions if not (t.kind == "processing" and t.rowid in verifying)]
         while True:
             transition = transitions[position] if position < len(transitions) else None
             made = deliveries.capture_due(ctx, target, transition.due if transition is not None else None)
