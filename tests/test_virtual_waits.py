@@ -230,5 +230,5 @@ def readme_block(containing: str) -> str:
 
 
 def test_the_readme_example_runs_as_written(pytester):
-    pytester.makepyfile(test_readme=readme_block("def test_emit_survives_rate_limiting"))
+    pytester.makepyfile(test_readme_example=readme_block("def test_emit_survives_rate_limiting"))
     pytester.runpytest("-q").assert_outcomes(passed=1)
