@@ -149,12 +149,17 @@ def keys(customers: Iterable[str], references: Iterable[str]) -> str | None:
     return "\x1f" + "\x1f".join(items) + "\x1f" if items else None
 
 
-def references_of(body: Any) -> list[str]:
-    """referenceIds a request body names (an emit, or a batch's items)."""
+def body_members(body: Any, name: str) -> list[str]:
+    """The text values of a member a request body names: its own, then its batch items' (`deltas`)."""
     found = []
     if isinstance(body, dict):
-        found.append(body.get("referenceId"))
+        found.append(body.get(name))
         items = body.get("deltas")
         if isinstance(items, list):
-            found += [item.get("referenceId") for item in items if isinstance(item, dict)]
-    return [r for r in found if isinstance(r, str)]
+            found += [item.get(name) for item in items if isinstance(item, dict)]
+    return [value for value in found if isinstance(value, str)]
+
+
+def references_of(body: Any) -> list[str]:
+    """referenceIds a request body names (an emit, or a batch's items)."""
+    return body_members(body, "referenceId")

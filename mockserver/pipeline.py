@@ -633,9 +633,4 @@ def _customer_ids(path: dict[str, str], request: Request, body: Any) -> list[str
     found = [path.get("customerId")]
     if b"customerId" in request.scope.get("query_string", b""):
         found.append(request.query_params.get("customerId"))
-    if isinstance(body, dict):
-        found.append(body.get("customerId"))
-        items = body.get("deltas")
-        if isinstance(items, list):
-            found += [item.get("customerId") for item in items if isinstance(item, dict)]
-    return [c for c in found if isinstance(c, str)]
+    return [c for c in found if isinstance(c, str)] + exchanges.body_members(body, "customerId")
