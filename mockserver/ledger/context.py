@@ -61,3 +61,8 @@ def complete(ctx: Ctx, result: Any) -> Any:
         with ctx.runtime.store.released():
             value = step.work()
         ctx.ws = ctx.runtime.load_workspace(ctx.conn, ctx.ws.id)
+
+
+# A delta's receiptId is its batch's proof hash, read through the batch (never stored twice); a
+# column of `SELECT … FROM deltas` for every module that shows deltas.
+RECEIPT_ID = "(SELECT proof_hash FROM batches WHERE batches.id = deltas.batch) AS receipt_id"

@@ -10,7 +10,7 @@ from .. import ids
 from ..errors import ApiError, customer_not_found
 from ..proofs.primitives import format_ts, month_start_ms, month_of, period_of
 from .amounts import join_sums
-from .context import Ctx
+from .context import RECEIPT_ID, Ctx
 
 CUSTOMER_COLUMNS = (
     "id, customer_id, handle, access_code, customer_reference, customer_partition, display_name,"
@@ -194,7 +194,6 @@ def customer_detail(ctx: Ctx, customer_id: str, delta_page: int, delta_limit: in
         activity_where, activity_args = window, [c["id"], start, end]
     activity_total = conn.execute(f"SELECT COUNT(*) FROM deltas WHERE {activity_where}", activity_args).fetchone()[0]
     from ..proofs.objects import anchor_reference
-    from .deltas import RECEIPT_ID  # deltas imports this module
 
     items = []
     for d in conn.execute(

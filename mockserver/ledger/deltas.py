@@ -33,11 +33,9 @@ from ..proofs.primitives import (
     period_of,
 )
 from .amounts import split_amount
-from .context import Ctx
+from .context import RECEIPT_ID, Ctx
 from .customers import create_customer, find_customer, find_customers
 
-# A delta's receiptId is its batch's proof hash, read through the batch (never stored twice).
-RECEIPT_ID = "(SELECT proof_hash FROM batches WHERE batches.id = deltas.batch) AS receipt_id"
 DELTA_COLUMNS = (
     "id, n, record_id, customer, customer_id, sequence, amount, reason, reference_id, metadata, adjusts,"
     f" metadata_digest, fingerprint, {RECEIPT_ID}, batch, batch_index, recorded_ms, status, processing_ms,"

@@ -9,9 +9,9 @@ from typing import Any
 from ..proofs.primitives import canonical_decimal, civil_from_days, days_from_civil, format_ts, month_of, month_start_ms
 from .amounts import add, join_sums
 from ..paging import offset_page
-from .context import Ctx
 from .customers import require_customer
-from .deltas import DELTA_COLUMNS, RECEIPT_ID, delta_object
+from .context import RECEIPT_ID, Ctx
+from .deltas import DELTA_COLUMNS, delta_object
 from .events import write_event
 from .scope import DAY_MS, Scope, resolve_position
 
