@@ -29,11 +29,11 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         # A bigger page cache (64 MiB, not 2) keeps the indexes a ledger of millions of deltas
-        # touches in memory, and fewer, larger WAL checkpoints (every ~40 MiB of pages, not 4)
+        # touches in memory, and fewer, larger WAL checkpoints (every ~16 MiB of pages, not 4)
         # cost fewer syncs; neither changes what a commit guarantees.
         self.conn.execute("PRAGMA cache_size = -65536")
         if not self.memory:
-            self.conn.execute("PRAGMA wal_autocheckpoint = 10000")
+            self.conn.execute("PRAGMA wal_autocheckpoint = 4000")
         self.conn.execute("PRAGMA foreign_keys = OFF")
         with self.transaction():
             create_schema(self.conn)
